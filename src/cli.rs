@@ -1,0 +1,67 @@
+//! The command line: a gateway frontend by default, plus offline commands
+//! that print the graph.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Builds the mikrotik-tailscale image as a BuildKit frontend.
+///
+/// Started by BuildKit (through `# syntax=` in a Dockerfile) with no
+/// subcommand, it speaks BuildKit's gateway protocol on stdin/stdout. The
+/// subcommands print the same build graph without a BuildKit.
+#[derive(Debug, Parser)]
+#[command(name = "mtts-frontend", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write the marshalled LLB definition (pb.Definition) to stdout, e.g.
+    /// for `buildctl build --local context=. < def.pb`.
+    Llb(GraphArgs),
+    /// Print the build graph for people: one line per vertex with its
+    /// digest, kind, platform and description.
+    Graph {
+        #[command(flatten)]
+        args: GraphArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+/// What to build: the same inputs `docker buildx build` would pass.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GraphArgs {
+    /// Target platform (repeatable): linux/amd64, linux/arm64, linux/arm/v7.
+    /// Defaults to the platform this program runs on.
+    #[arg(long = "platform", value_name = "PLATFORM")]
+    pub platforms: Vec<String>,
+    /// Build argument KEY=VALUE (repeatable): TAILSCALE_VERSION,
+    /// BUSYBOX_VERSION, BUSYBOX_SHA256, OCI_VERSION.
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub build_args: Vec<String>,
+    /// Image label KEY=VALUE (repeatable), like `docker buildx build --label`.
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// What to build: image (default), tailscale, busybox or tags.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// The stub Dockerfile holding the TOML recipe (default: built-in recipe).
+    #[arg(long, value_name = "FILE")]
+    pub recipe: Option<PathBuf>,
+    /// The platform the build runs on (default: this machine's).
+    #[arg(long, value_name = "PLATFORM")]
+    pub build_platform: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns, one vertex per line.
+    Text,
+    /// A JSON array of vertices.
+    Json,
+}

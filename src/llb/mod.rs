@@ -1,0 +1,42 @@
+//! A typed, immutable LLB graph layer. It knows about BuildKit's ops and
+//! nothing about what is being built.
+//!
+//! A graph is made of [`State`] values: each is one output of an op plus the
+//! metadata that flows into the next op. Ops are built with small builders
+//! ([`Exec`], [`File`], [`Merge`], [`Source`]) whose per-op constraints come
+//! from [`OpOptions`], and a whole graph is turned into a BuildKit
+//! `pb.Definition` in one pass by [`marshal`].
+
+mod caps;
+mod exec;
+mod file;
+pub mod inspect;
+mod marshal;
+mod merge;
+mod platform;
+mod source;
+mod state;
+
+pub use caps::Cap;
+pub use exec::{CacheSharing, DEFAULT_PATH, Exec, ExecState, Mount, NetMode};
+pub use file::{CopyOptions, File, FileActions, Owner};
+pub use marshal::{Definition, marshal};
+pub use merge::Merge;
+pub use platform::{Platform, PlatformParseError};
+pub use source::{ImageRef, ImageRefError, ResolveMode, Source, validate_digest};
+pub use state::{Env, OpOptions, State};
+
+/// Mistakes in how a graph was put together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LlbError {
+    #[error("the exec has no writable mount at {dest:?} (its outputs are {available:?})")]
+    NoSuchOutput {
+        dest: String,
+        available: Vec<String>,
+    },
+    #[error("an exec cannot have more than 2^32 outputs")]
+    TooManyOutputs,
+}
+
+#[cfg(test)]
+mod tests;
