@@ -5,5 +5,8 @@
 //! - [`proto`]: the BuildKit wire types it marshals into.
 
 pub mod cli;
+pub mod gateway;
 pub mod llb;
+pub mod offline;
 pub mod proto;
+pub mod recipe;

@@ -1,7 +1,12 @@
+use std::io::Write as _;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::Parser;
-use mtts_frontend::cli::{Cli, Command};
+use mtts_frontend::cli::{Cli, Command, Format};
+use mtts_frontend::gateway;
+use mtts_frontend::llb::inspect::Graph;
+use mtts_frontend::offline;
 
 fn main() -> ExitCode {
     // Logs go to stderr: stdout is the gateway transport or the definition.
@@ -23,12 +28,39 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
     match cli.command {
-        Some(Command::Llb(_)) | Some(Command::Graph { .. }) => {
-            anyhow::bail!("the mikrotik-tailscale recipe is not implemented yet")
+        Some(Command::Llb(args)) => {
+            let def = offline::definition(&args)?;
+            stdout
+                .write_all(&def.to_bytes())
+                .context("writing the definition")?;
         }
-        None => anyhow::bail!(
-            "not started by BuildKit: run with a subcommand (see --help); the gateway frontend is not implemented yet"
-        ),
+        Some(Command::Graph { args, format }) => {
+            let def = offline::definition(&args)?;
+            let graph = Graph::decode(&def.pb)?;
+            let text = match format {
+                Format::Text => graph.to_text(),
+                Format::Json => offline::graph_json(&graph)?,
+            };
+            stdout
+                .write_all(text.as_bytes())
+                .context("writing the graph")?;
+        }
+        None => {
+            if !gateway::options::started_by_buildkit(std::env::vars()) {
+                anyhow::bail!(
+                    "not started by BuildKit (no BUILDKIT_* environment): use it through `# syntax=` in a Dockerfile, or run a subcommand (see --help)"
+                );
+            }
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            runtime.block_on(gateway::serve())?;
+        }
     }
+    stdout.flush().context("writing to stdout")?;
+    Ok(())
 }

@@ -26,7 +26,6 @@ pub enum Cap {
     SourceOciLayout,
     ExecMetaBase,
     ExecMetaNetwork,
-    ExecMetaRemoveMountStubsRecursive,
     ExecMountBind,
     ExecMountCache,
     ExecMountCacheSharing,
@@ -63,7 +62,6 @@ impl Cap {
             Cap::SourceOciLayout => "source.ocilayout",
             Cap::ExecMetaBase => "exec.meta.base",
             Cap::ExecMetaNetwork => "exec.meta.network",
-            Cap::ExecMetaRemoveMountStubsRecursive => "exec.meta.removemountstubs.recursive",
             Cap::ExecMountBind => "exec.mount.bind",
             Cap::ExecMountCache => "exec.mount.cache",
             Cap::ExecMountCacheSharing => "exec.mount.cache.sharing",
@@ -80,15 +78,14 @@ impl Cap {
         }
     }
 
-    /// The oldest BuildKit release that has this cap, for error messages that
-    /// tell the user what to upgrade to.
+    /// The oldest BuildKit release that has this cap, for error messages
+    /// that tell the user what to upgrade to (from BuildKit's history of
+    /// `solver/pb/caps.go`; caps not listed predate v0.8).
     pub fn since(self) -> &'static str {
         match self {
-            Cap::MergeOp => "v0.10.0",
-            Cap::FileSymlinkCreate => "v0.17.0",
-            Cap::ExecMetaRemoveMountStubsRecursive => "v0.11.0",
+            Cap::FileSymlinkCreate => "v0.19.0",
             Cap::SourceOciLayout => "v0.11.0",
-            Cap::SourceLocalSharedKeyHint | Cap::SourceHttpPerm | Cap::SourceGitFullUrl => "v0.8.0",
+            Cap::MergeOp => "v0.10.0",
             _ => "v0.8.0",
         }
     }

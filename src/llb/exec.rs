@@ -147,7 +147,9 @@ impl ExecOp {
     }
 
     pub(crate) fn caps(&self) -> BTreeSet<Cap> {
-        let mut caps = BTreeSet::from([Cap::ExecMetaBase, Cap::ExecMetaRemoveMountStubsRecursive]);
+        // removeMountStubsRecursive is set but, as in BuildKit's own client, not
+        // required: older daemons ignore the field.
+        let mut caps = BTreeSet::from([Cap::ExecMetaBase]);
         if self.network != NetMode::Sandbox {
             caps.insert(Cap::ExecMetaNetwork);
         }

@@ -76,41 +76,48 @@ impl Marshaller {
             slots.push(slot as i64);
         }
 
-        let input_count = inputs.len();
-        let op = match &node.op {
-            Op::Source(s) => pb::op::Op::Source(s.to_pb()),
-            Op::Exec(e) => pb::op::Op::Exec(e.to_pb(&slots)),
-            Op::File(f) => pb::op::Op::File(f.to_pb(&slots, input_count)),
-            Op::Merge(m) => pb::op::Op::Merge(m.to_pb(&slots)),
+        let (encoded, metadata) = match &node.op {
+            // Kept verbatim: its bytes already name its inputs.
+            Op::Raw(raw) => (raw.bytes.clone(), raw.metadata.clone()),
+            op => {
+                let input_count = inputs.len();
+                let wire = match op {
+                    Op::Source(s) => Some(pb::op::Op::Source(s.to_pb())),
+                    Op::Exec(e) => Some(pb::op::Op::Exec(e.to_pb(&slots))),
+                    Op::File(f) => Some(pb::op::Op::File(f.to_pb(&slots, input_count))),
+                    Op::Merge(m) => Some(pb::op::Op::Merge(m.to_pb(&slots))),
+                    Op::Raw(_) => None,
+                };
+                let platform = if node.op.is_platform_specific() {
+                    node.meta.platform.as_ref().map(|p| p.to_pb())
+                } else {
+                    None
+                };
+                let encoded = pb::Op {
+                    inputs,
+                    platform,
+                    constraints: Some(pb::WorkerConstraints::default()),
+                    op: wire,
+                }
+                .encode_to_vec();
+                let caps = node.op.caps();
+                self.caps.extend(caps.iter().copied());
+                let mut md = pb::OpMetadata {
+                    ignore_cache: node.meta.ignore_cache,
+                    caps: caps.iter().map(|c| (c.id().to_string(), true)).collect(),
+                    ..Default::default()
+                };
+                if let Some(name) = &node.meta.description {
+                    md.description
+                        .insert("llb.customname".to_string(), name.clone());
+                }
+                (encoded, md)
+            }
         };
-        let platform = if node.op.is_platform_specific() {
-            node.meta.platform.as_ref().map(|p| p.to_pb())
-        } else {
-            None
-        };
-        let encoded = pb::Op {
-            inputs,
-            platform,
-            constraints: Some(pb::WorkerConstraints::default()),
-            op: Some(op),
-        }
-        .encode_to_vec();
         let digest = digest_of(&encoded);
-
-        let caps = node.op.caps();
-        self.caps.extend(caps.iter().copied());
         if !self.metadata.contains_key(&digest) {
             self.def.push(encoded);
-            let mut md = pb::OpMetadata {
-                ignore_cache: node.meta.ignore_cache,
-                caps: caps.iter().map(|c| (c.id().to_string(), true)).collect(),
-                ..Default::default()
-            };
-            if let Some(name) = &node.meta.description {
-                md.description
-                    .insert("llb.customname".to_string(), name.clone());
-            }
-            self.metadata.insert(digest.clone(), md);
+            self.metadata.insert(digest.clone(), metadata);
         }
         self.visited.insert(key, digest.clone());
         digest

@@ -14,6 +14,7 @@ pub mod inspect;
 mod marshal;
 mod merge;
 mod platform;
+mod raw;
 mod source;
 mod state;
 
@@ -23,6 +24,7 @@ pub use file::{CopyOptions, File, FileActions, Owner};
 pub use marshal::{Definition, marshal};
 pub use merge::Merge;
 pub use platform::{Platform, PlatformParseError};
+pub use raw::RawError;
 pub use source::{ImageRef, ImageRefError, ResolveMode, Source, validate_digest};
 pub use state::{Env, OpOptions, State};
 

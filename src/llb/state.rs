@@ -10,6 +10,7 @@ use super::exec::ExecOp;
 use super::file::FileOp;
 use super::merge::MergeOp;
 use super::platform::Platform;
+use super::raw::RawOp;
 use super::source::SourceOp;
 
 /// The op kinds this layer can emit.
@@ -19,6 +20,7 @@ pub(crate) enum Op {
     Exec(ExecOp),
     File(FileOp),
     Merge(MergeOp),
+    Raw(RawOp),
 }
 
 impl Op {
@@ -29,6 +31,7 @@ impl Op {
             Op::Exec(e) => e.inputs(),
             Op::File(f) => f.inputs(),
             Op::Merge(m) => m.inputs(),
+            Op::Raw(r) => r.inputs(),
         }
     }
 
@@ -38,6 +41,7 @@ impl Op {
             Op::Exec(e) => e.caps(),
             Op::File(f) => f.caps(),
             Op::Merge(_) => BTreeSet::from([Cap::MergeOp]),
+            Op::Raw(r) => r.caps(),
         }
     }
 

@@ -236,7 +236,6 @@ fn exec_encodes_meta_mounts_and_outputs() {
         [
             "exec.meta.base",
             "exec.meta.network",
-            "exec.meta.removemountstubs.recursive",
             "exec.mount.bind",
             "exec.mount.cache",
             "exec.mount.cache.sharing",
@@ -585,4 +584,37 @@ fn ignore_cache_is_recorded_in_metadata() {
     let g = Graph::decode(&def.pb).unwrap_or_else(|e| panic!("{e}"));
     assert!(head(&g).metadata.ignore_cache);
     assert!(def.caps.contains(&Cap::MetaIgnoreCache));
+}
+
+#[test]
+fn a_foreign_definition_is_kept_byte_for_byte() {
+    let foreign = marshal(&sample_graph());
+    let st = State::from_definition(&foreign.pb).unwrap_or_else(|e| panic!("{e}"));
+    let on_top = image("alpine")
+        .run(["ls", "/in"])
+        .mount_ro("/in", &st)
+        .named("reader")
+        .root();
+    let def = marshal(&on_top);
+    // Every op of the foreign graph (but its terminal) is present verbatim,
+    // with its metadata.
+    for bytes in &foreign.pb.def[..foreign.pb.def.len() - 1] {
+        assert!(def.pb.def.contains(bytes));
+        let d = super::marshal::digest_of(bytes);
+        assert_eq!(def.pb.metadata.get(&d), foreign.pb.metadata.get(&d));
+    }
+    let g = Graph::decode(&def.pb).unwrap_or_else(|e| panic!("{e}"));
+    let reader = head(&g);
+    let mounted = reader
+        .exec()
+        .and_then(|e| e.mounts.iter().find(|m| m.dest == "/in").cloned());
+    let input = mounted
+        .map(|m| reader.op.inputs[m.input as usize].clone())
+        .unwrap_or_default();
+    assert_eq!(Some(input.digest), foreign.head());
+
+    assert!(State::from_definition(&pb::Definition::default()).is_ok_and(|s| s.is_scratch()));
+    let mut broken = foreign.pb.clone();
+    broken.def.remove(0);
+    assert!(State::from_definition(&broken).is_err());
 }

@@ -1,0 +1,684 @@
+//! The shape of the whole mikrotik-tailscale graph, for one and three
+//! platforms, asserted on the marshalled definition as BuildKit receives it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use mtts_frontend::cli::GraphArgs;
+use mtts_frontend::llb::inspect::{Graph, Vertex};
+use mtts_frontend::offline;
+use mtts_frontend::proto::pb;
+use mtts_frontend::recipe::PlatformResult;
+
+const ALL: [&str; 3] = ["linux/amd64", "linux/arm64", "linux/arm/v7"];
+const BUILD_PLATFORM: &str = "linux/amd64";
+
+fn args(platforms: &[&str], build_args: &[&str]) -> GraphArgs {
+    GraphArgs {
+        platforms: platforms.iter().map(|s| s.to_string()).collect(),
+        build_args: build_args.iter().map(|s| s.to_string()).collect(),
+        labels: Vec::new(),
+        target: None,
+        recipe: None,
+        build_platform: Some(BUILD_PLATFORM.to_string()),
+    }
+}
+
+fn graph_of(a: &GraphArgs) -> Graph {
+    let def = offline::definition(a).unwrap_or_else(|e| panic!("{e:#}"));
+    Graph::decode(&def.pb).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn results_of(a: &GraphArgs) -> Vec<PlatformResult> {
+    offline::results(a).unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+fn error_of(a: &GraphArgs) -> String {
+    match offline::definition(a) {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => format!("{e:#}"),
+    }
+}
+
+fn named<'a>(g: &'a Graph, name: &str) -> Vec<&'a Vertex> {
+    g.vertices
+        .iter()
+        .filter(|v| v.name() == Some(name))
+        .collect()
+}
+
+fn one<'a>(g: &'a Graph, name: &str) -> &'a Vertex {
+    let found = named(g, name);
+    assert_eq!(found.len(), 1, "expected exactly one vertex named {name:?}");
+    found[0]
+}
+
+fn env_of(v: &Vertex) -> BTreeMap<String, String> {
+    v.exec()
+        .and_then(|e| e.meta.as_ref())
+        .map(|m| {
+            m.env
+                .iter()
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The vertex mounted at `dest` in exec `v`.
+fn mounted<'a>(g: &'a Graph, v: &Vertex, dest: &str) -> Option<&'a Vertex> {
+    let e = v.exec()?;
+    let m = e.mounts.iter().find(|m| m.dest == dest)?;
+    usize::try_from(m.input).ok().and_then(|i| g.input_of(v, i))
+}
+
+fn digests_with_prefix(g: &Graph, prefix: &str) -> BTreeSet<String> {
+    g.vertices
+        .iter()
+        .filter(|v| v.name().is_some_and(|n| n.starts_with(prefix)))
+        .map(|v| v.digest.clone())
+        .collect()
+}
+
+#[test]
+fn every_exec_runs_on_the_build_platform() {
+    for platforms in [&ALL[..1], &ALL[..]] {
+        let g = graph_of(&args(platforms, &[]));
+        let execs: Vec<&Vertex> = g.vertices.iter().filter(|v| v.kind() == "exec").collect();
+        assert!(execs.len() >= 10);
+        for v in execs {
+            assert_eq!(
+                v.platform().map(|p| p.to_string()).as_deref(),
+                Some(BUILD_PLATFORM),
+                "{} would run emulated",
+                v.describe()
+            );
+        }
+    }
+}
+
+#[test]
+fn shared_steps_are_one_vertex_for_three_platforms() {
+    let g = graph_of(&args(&ALL, &[]));
+    for name in [
+        "[tailscale] go mod download",
+        "[tailscale] featuretags --min",
+        "[tailscale] apply patches/",
+        "[busybox] make allnoconfig + applet list",
+        "[busybox] applet links from busybox.links",
+        "[image] ca-certificates.crt",
+    ] {
+        one(&g, name);
+    }
+    assert_eq!(g.vertices.iter().filter(|v| v.kind() == "git").count(), 1);
+    assert_eq!(g.vertices.iter().filter(|v| v.kind() == "http").count(), 1);
+    for p in ALL {
+        one(&g, &format!("[tailscale {p}] go build"));
+        one(&g, &format!("[busybox {p}] make"));
+    }
+}
+
+#[test]
+fn each_compile_targets_its_platform_with_the_shared_tags() {
+    let g = graph_of(&args(&ALL, &[]));
+    let tags = one(&g, "[tailscale] featuretags --min");
+    let modules = one(&g, "[tailscale] go mod download");
+    for (p, arch, goarm) in [
+        ("linux/amd64", "amd64", None),
+        ("linux/arm64", "arm64", None),
+        ("linux/arm/v7", "arm", Some("7")),
+    ] {
+        let v = one(&g, &format!("[tailscale {p}] go build"));
+        let env = env_of(v);
+        assert_eq!(env.get("GOOS").map(String::as_str), Some("linux"));
+        assert_eq!(env.get("GOARCH").map(String::as_str), Some(arch));
+        assert_eq!(env.get("GOARM").map(String::as_str), goarm);
+        assert_eq!(env.get("CGO_ENABLED").map(String::as_str), Some("0"));
+        assert_eq!(
+            mounted(&g, v, "/tags").map(|t| &t.digest),
+            Some(&tags.digest)
+        );
+        assert_eq!(
+            mounted(&g, v, "/go/pkg/mod").map(|t| &t.digest),
+            Some(&modules.digest)
+        );
+        let args = v
+            .exec()
+            .and_then(|e| e.meta.clone())
+            .unwrap_or_default()
+            .args;
+        for flag in ["-gcflags=all=-l", "-trimpath", "./cmd/tailscaled"] {
+            assert!(args.iter().any(|a| a == flag), "{flag} missing in {args:?}");
+        }
+        let ldflags = args
+            .iter()
+            .skip_while(|a| *a != "-ldflags")
+            .nth(1)
+            .cloned()
+            .unwrap_or_default();
+        assert!(ldflags.starts_with("-s -w "), "{ldflags}");
+        assert!(
+            ldflags.contains("tailscale.com/version.shortStamp=1.98.5"),
+            "{ldflags}"
+        );
+        assert!(
+            ldflags.contains("tailscale.com/version.longStamp=1.98.5"),
+            "{ldflags}"
+        );
+        let e = v.exec().cloned().unwrap_or_default();
+        assert_eq!(
+            e.network,
+            pb::NetMode::None as i32,
+            "compiles never need a network"
+        );
+    }
+}
+
+#[test]
+fn the_tags_step_checks_the_allowlist_with_featuretags() {
+    let g = graph_of(&args(&ALL[..1], &[]));
+    let v = one(&g, "[tailscale] featuretags --min");
+    let env = env_of(v);
+    let features = env.get("MTTS_FEATURES").cloned().unwrap_or_default();
+    let list: Vec<&str> = features.split(',').collect();
+    assert_eq!(&list[..2], ["osrouter", "cli"]);
+    for f in [
+        "netstack",
+        "gro",
+        "peerapiserver",
+        "unixsocketidentity",
+        "ipnbus",
+        "dns",
+    ] {
+        assert!(list.contains(&f), "{f} missing from {features}");
+    }
+    for f in ["clientupdate", "cachenetmap", "logtail", "ssh"] {
+        assert!(!list.contains(&f), "{f} must stay omitted");
+    }
+    let script = v
+        .exec()
+        .and_then(|e| e.meta.clone())
+        .unwrap_or_default()
+        .args;
+    assert_eq!(&script[..2], ["/bin/sh", "-euc"]);
+    assert!(script[2].contains("featuretags --list"));
+    assert!(script[2].contains("featuretags --min --add=\"$MTTS_FEATURES\""));
+    assert!(
+        !script[2].contains("netstack"),
+        "user values never enter the script text"
+    );
+}
+
+#[test]
+fn every_image_source_is_pinned_by_digest() {
+    let g = graph_of(&args(&ALL, &[]));
+    let images: Vec<&Vertex> = g.vertices.iter().filter(|v| v.kind() == "image").collect();
+    assert_eq!(images.len(), 3);
+    for v in images {
+        let id = &v.source().cloned().unwrap_or_default().identifier;
+        let (_, digest) = id
+            .split_once('@')
+            .unwrap_or_else(|| panic!("{id} is not pinned"));
+        assert!(digest.starts_with("sha256:") && digest.len() == 71, "{id}");
+    }
+}
+
+#[test]
+fn the_busybox_tarball_has_a_checksum() {
+    let g = graph_of(&args(&ALL, &[]));
+    let v = g
+        .vertices
+        .iter()
+        .find(|v| v.kind() == "http")
+        .unwrap_or_else(|| panic!("no http source"));
+    let src = v.source().cloned().unwrap_or_default();
+    assert_eq!(
+        src.identifier,
+        "https://busybox.net/downloads/busybox-1.38.0.tar.bz2"
+    );
+    assert_eq!(
+        src.attrs.get("http.checksum").map(String::as_str),
+        Some("sha256:34f9ea6ff8636f2c9241153b9114eefa9e65674a45318ae1ef95bb5f31c53bb2")
+    );
+}
+
+/// The vertices the final image of `platform` is made of, from its head.
+fn ancestry<'a>(g: &'a Graph, head: &'a Vertex) -> Vec<&'a Vertex> {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![head];
+    let mut out = Vec::new();
+    while let Some(v) = stack.pop() {
+        if !seen.insert(v.digest.clone()) {
+            continue;
+        }
+        out.push(v);
+        for i in 0..v.op.inputs.len() {
+            if let Some(x) = g.input_of(v, i) {
+                stack.push(x);
+            }
+        }
+    }
+    out
+}
+
+fn copies_of(v: &Vertex, needle: &str) -> usize {
+    v.file()
+        .map(|f| {
+            f.actions
+                .iter()
+                .filter(|a| matches!(&a.action, Some(pb::file_action::Action::Copy(c)) if c.dest.contains(needle)))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn the_binary_is_in_exactly_one_layer_with_its_links_and_entrypoint() {
+    let g = graph_of(&args(&ALL, &[]));
+    for p in ALL {
+        let merge = one(&g, &format!("[image {p}] assemble"));
+        let layers: Vec<&Vertex> = (0..merge.op.inputs.len())
+            .filter_map(|i| g.input_of(merge, i))
+            .collect();
+        assert_eq!(
+            layers.len(),
+            3,
+            "busybox rootfs, certificates, /usr/local/bin"
+        );
+        let with_binary: Vec<&&Vertex> = layers
+            .iter()
+            .filter(|l| copies_of(l, "tailscale.combined") > 0)
+            .collect();
+        assert_eq!(with_binary.len(), 1);
+        let layer = with_binary[0];
+        assert_eq!(
+            layer.name(),
+            Some(format!("[tailscale {p}] /usr/local/bin").as_str())
+        );
+        assert_eq!(
+            layer.op.inputs.len(),
+            1,
+            "built on scratch from the binary alone"
+        );
+        let f = layer.file().cloned().unwrap_or_default();
+        use pb::file_action::Action as A;
+        let symlinks: Vec<(String, String)> = f
+            .actions
+            .iter()
+            .filter_map(|a| match &a.action {
+                Some(A::Symlink(s)) => Some((s.newpath.clone(), s.oldpath.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            symlinks,
+            [
+                (
+                    "/usr/local/bin/tailscale".to_string(),
+                    "/usr/local/bin/tailscale.combined".to_string()
+                ),
+                (
+                    "/usr/local/bin/tailscaled".to_string(),
+                    "/usr/local/bin/tailscale.combined".to_string()
+                ),
+            ]
+        );
+        let entry = f.actions.iter().find_map(|a| match &a.action {
+            Some(A::Mkfile(m)) if m.path == "/usr/local/bin/entrypoint.sh" => Some(m.clone()),
+            _ => None,
+        });
+        let entry = entry.unwrap_or_else(|| panic!("no entrypoint.sh"));
+        assert_eq!(entry.mode, 0o755);
+        let text = String::from_utf8_lossy(&entry.data);
+        assert!(text.starts_with("#!/bin/sh\n"));
+        assert!(text.contains("/proc/sys/net/ipv4/ip_forward"));
+        assert!(text.contains("/proc/sys/net/ipv6/conf/all/forwarding"));
+        assert!(text.contains("exec /usr/local/bin/tailscaled \"$@\""));
+        // No other file op anywhere in the image copies the binary.
+        let copying: usize = ancestry(&g, merge)
+            .iter()
+            .map(|v| copies_of(v, "tailscale.combined"))
+            .sum();
+        assert_eq!(copying, 1);
+    }
+}
+
+#[test]
+fn image_config_per_platform() {
+    let results = results_of(&args(&ALL, &["OCI_VERSION=v1.98.5-mt.3"]));
+    assert_eq!(results.len(), 3);
+    for (r, (arch, variant)) in
+        results
+            .iter()
+            .zip([("amd64", None), ("arm64", None), ("arm", Some("v7"))])
+    {
+        let cfg = r
+            .image_config
+            .clone()
+            .unwrap_or_else(|| panic!("no config"));
+        let json: serde_json::Value = serde_json::from_slice(
+            &mtts_frontend::recipe::image::config_json(&cfg).unwrap_or_default(),
+        )
+        .unwrap_or_default();
+        assert_eq!(json["os"], "linux");
+        assert_eq!(json["architecture"], arch);
+        assert_eq!(json.get("variant").and_then(|v| v.as_str()), variant);
+        let c = &json["config"];
+        assert_eq!(
+            c["Entrypoint"],
+            serde_json::json!(["/usr/local/bin/entrypoint.sh"])
+        );
+        assert_eq!(
+            c["Cmd"],
+            serde_json::json!([
+                "--no-logs-no-support",
+                "--state=/var/lib/tailscale/tailscaled.state",
+                "--socket=/var/run/tailscale/tailscaled.sock",
+                "--statedir=/var/lib/tailscale"
+            ])
+        );
+        assert_eq!(
+            c["Env"],
+            serde_json::json!(["PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
+        );
+        assert_eq!(c["Volumes"], serde_json::json!({"/var/lib/tailscale": {}}));
+        let labels = &c["Labels"];
+        assert_eq!(labels["org.opencontainers.image.version"], "v1.98.5-mt.3");
+        assert_eq!(
+            labels["org.opencontainers.image.title"],
+            "mikrotik-tailscale"
+        );
+        assert!(labels["org.opencontainers.image.description"].is_string());
+        assert!(labels["org.opencontainers.image.source"].is_string());
+    }
+}
+
+#[test]
+fn oci_version_changes_only_the_image_config() {
+    let a =
+        offline::definition(&args(&ALL, &["OCI_VERSION=one"])).unwrap_or_else(|e| panic!("{e:#}"));
+    let b =
+        offline::definition(&args(&ALL, &["OCI_VERSION=two"])).unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(a.to_bytes(), b.to_bytes(), "not a single op may change");
+    let ca = results_of(&args(&ALL[..1], &["OCI_VERSION=one"]));
+    let cb = results_of(&args(&ALL[..1], &["OCI_VERSION=two"]));
+    assert_ne!(ca[0].image_config, cb[0].image_config);
+}
+
+#[test]
+fn versions_invalidate_only_their_own_half() {
+    let base = graph_of(&args(&ALL, &[]));
+    let ts = graph_of(&args(&ALL, &["TAILSCALE_VERSION=v1.100.0"]));
+    let bb = graph_of(&args(
+        &ALL,
+        &[
+            "BUSYBOX_VERSION=1.37.0",
+            "BUSYBOX_SHA256=3311dff32e746499f4df0d5df04d7eb396382d7e108bb9250e7b519b837043a4",
+        ],
+    ));
+    let busybox = digests_with_prefix(&base, "[busybox");
+    let tailscale = digests_with_prefix(&base, "[tailscale");
+    assert!(busybox.len() >= 12 && tailscale.len() >= 12);
+    assert_eq!(
+        digests_with_prefix(&ts, "[busybox"),
+        busybox,
+        "busybox redone for a Tailscale bump"
+    );
+    assert_ne!(digests_with_prefix(&ts, "[tailscale"), tailscale);
+    assert_eq!(
+        digests_with_prefix(&bb, "[tailscale"),
+        tailscale,
+        "Tailscale redone for a busybox bump"
+    );
+    assert_ne!(digests_with_prefix(&bb, "[busybox"), busybox);
+}
+
+#[test]
+fn clear_errors_at_graph_time() {
+    let e = error_of(&args(&["linux/arm/v5"], &[]));
+    assert!(
+        e.contains("linux/arm/v5") && e.contains("linux/amd64, linux/arm64, linux/arm/v7"),
+        "{e}"
+    );
+    let e = error_of(&args(&ALL, &["TAILSCALE_VERSION=latest"]));
+    assert!(
+        e.contains("TAILSCALE_VERSION") && e.contains("\"latest\""),
+        "{e}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("mtts-llb-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let recipe_error = |body: &str| {
+        let path = dir.join("Dockerfile");
+        std::fs::write(&path, body).unwrap_or_else(|e| panic!("{e}"));
+        let mut a = args(&ALL, &[]);
+        a.recipe = Some(path);
+        error_of(&a)
+    };
+    let e = recipe_error("# syntax=x\n[tailscale]\nversion = \"v1.98.5\"\nfeaturez = []\n");
+    assert!(e.contains("line 4") && e.contains("featurez"), "{e}");
+    let e = recipe_error("# syntax=x\n[tailscale]\nfeatures = [\"dns\", \"Net Stack\"]\n");
+    assert!(
+        e.contains("tailscale.features") && e.contains("Net Stack"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn targets_pick_their_part_of_the_graph() {
+    let mut a = args(&ALL, &[]);
+    a.target = Some("tags".into());
+    let results = results_of(&a);
+    assert!(results.iter().all(|r| r.image_config.is_none()));
+    let g = graph_of(&a);
+    assert!(named(&g, "[tailscale linux/amd64] go build").is_empty());
+    one(&g, "[tailscale] featuretags --min");
+
+    a.target = Some("tailscale".into());
+    let g = graph_of(&a);
+    one(&g, "[tailscale linux/arm64] upx --lzma --best");
+    assert!(
+        !g.vertices
+            .iter()
+            .any(|v| v.name().is_some_and(|n| n.starts_with("[busybox")))
+    );
+
+    a.target = Some("busybox".into());
+    let g = graph_of(&a);
+    one(&g, "[busybox linux/arm/v7] rootfs");
+    assert!(
+        !g.vertices
+            .iter()
+            .any(|v| v.name().is_some_and(|n| n.starts_with("[tailscale linux")))
+    );
+}
+
+#[test]
+fn the_llb_command_is_deterministic() {
+    let run = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mtts-frontend"))
+            .args(["llb", "--build-platform", BUILD_PLATFORM])
+            .args(ALL.iter().flat_map(|p| ["--platform", p]))
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let a = run();
+    assert!(a.len() > 1000);
+    assert_eq!(a, run());
+}
+
+#[test]
+fn graph_snapshot_for_three_platforms() {
+    let text = graph_of(&args(&ALL, &[])).to_text();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("llb-tests/snapshots/graph-3-platforms.txt");
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        expected == text,
+        "the graph changed; review and update with UPDATE_SNAPSHOTS=1 cargo test --test llb\n--- new graph ---\n{text}"
+    );
+}
+
+#[test]
+fn without_merge_op_the_binary_is_still_in_one_layer() {
+    let mut req = offline::request(&args(&ALL, &[])).unwrap_or_else(|e| panic!("{e:#}"));
+    req.daemon.merge_op = false;
+    let results = offline::results_for(&req).unwrap_or_else(|e| panic!("{e:#}"));
+    let g = Graph::decode(&offline::combine(&results).pb).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(g.vertices.iter().filter(|v| v.kind() == "merge").count(), 0);
+    for p in ALL {
+        let last = one(&g, &format!("[image {p}] assemble"));
+        // The last copy lays /usr/local/bin over rootfs + certificates.
+        let f = last.file().cloned().unwrap_or_default();
+        assert_eq!(f.actions.len(), 1);
+        let bin_dir = g
+            .input_of(last, 1)
+            .unwrap_or_else(|| panic!("no source input"));
+        assert_eq!(
+            bin_dir.name(),
+            Some(format!("[tailscale {p}] /usr/local/bin").as_str())
+        );
+        let below = g
+            .input_of(last, 0)
+            .unwrap_or_else(|| panic!("no base input"));
+        assert_eq!(
+            below.name(),
+            Some(format!("[image {p}] add ca-certificates.crt").as_str())
+        );
+        let copying: usize = ancestry(&g, last)
+            .iter()
+            .map(|v| copies_of(v, "tailscale.combined"))
+            .sum();
+        assert_eq!(copying, 1);
+    }
+}
+
+#[test]
+fn the_stub_dockerfile_is_the_default_recipe() {
+    use mtts_frontend::recipe::Recipe;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("Dockerfile");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(text.starts_with("# syntax="));
+    let parsed = Recipe::parse(&text, "Dockerfile").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        parsed,
+        Recipe::default(),
+        "the stub and the built-in defaults drifted apart"
+    );
+}
+
+#[test]
+fn renovate_regexes_match_every_pin() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("renovate.json")).unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("renovate.json: {e}"));
+    let managers = json["customManagers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let matches_in = |file: &str, manager: &serde_json::Value| -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(root.join(file)).unwrap_or_default();
+        let mut found = Vec::new();
+        for pattern in manager["matchStrings"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
+            let re = regex::Regex::new(pattern.as_str().unwrap_or_default())
+                .unwrap_or_else(|e| panic!("{e}"));
+            for c in re.captures_iter(&text) {
+                let get = |n: &str| {
+                    c.name(n)
+                        .map(|m| m.as_str().to_string())
+                        .unwrap_or_default()
+                };
+                found.push((
+                    get("depName"),
+                    format!("{}{}", get("currentValue"), get("currentDigest")),
+                ));
+            }
+        }
+        found
+    };
+    let digest = |s: &str| s.split('@').nth(1).unwrap_or_default().to_string();
+    let tag = |s: &str| {
+        s.split(':')
+            .nth(1)
+            .and_then(|t| t.split('@').next())
+            .unwrap_or_default()
+            .to_string()
+    };
+    use mtts_frontend::recipe::config::*;
+    let mut stub: Vec<(String, String)> = matches_in("Dockerfile", &managers[0]);
+    stub.extend(matches_in("Dockerfile", &managers[1]));
+    let expect =
+        |name: &str, image: &str| (name.to_string(), format!("{}{}", tag(image), digest(image)));
+    assert_eq!(
+        stub,
+        [
+            (
+                "tailscale/tailscale".to_string(),
+                DEFAULT_TAILSCALE_VERSION.to_string()
+            ),
+            expect("golang", DEFAULT_GOLANG_IMAGE),
+            expect("alpine", DEFAULT_ALPINE_IMAGE),
+            expect("tonistiigi/xx", DEFAULT_XX_IMAGE),
+        ]
+    );
+    let builtin = matches_in("src/recipe/config.rs", &managers[2]);
+    assert_eq!(
+        builtin,
+        [
+            expect("golang", DEFAULT_GOLANG_IMAGE),
+            expect("alpine", DEFAULT_ALPINE_IMAGE),
+            expect("tonistiigi/xx", DEFAULT_XX_IMAGE),
+        ]
+    );
+}
+
+#[test]
+fn before_buildkit_0_19_an_exec_makes_the_links_in_the_same_snapshot() {
+    let mut req = offline::request(&args(&ALL, &[])).unwrap_or_else(|e| panic!("{e:#}"));
+    req.daemon.file_symlink = false;
+    let results = offline::results_for(&req).unwrap_or_else(|e| panic!("{e:#}"));
+    let def = offline::combine(&results);
+    assert!(!def.caps.iter().any(|c| c.id() == "file.symlink.create"));
+    let g = Graph::decode(&def.pb).unwrap_or_else(|e| panic!("{e}"));
+    for p in ALL {
+        let merge = one(&g, &format!("[image {p}] assemble"));
+        let layer = g
+            .input_of(merge, 2)
+            .unwrap_or_else(|| panic!("no third layer"));
+        assert_eq!(
+            layer.name(),
+            Some(format!("[tailscale {p}] /usr/local/bin").as_str())
+        );
+        let e = layer.exec().cloned().unwrap_or_default();
+        let out = e
+            .mounts
+            .iter()
+            .find(|m| m.dest == "/out")
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(out.input, -1, "the layer is a scratch mount: one snapshot");
+        let script = e.meta.clone().unwrap_or_default().args.join(" ");
+        assert!(
+            script
+                .contains("ln -s /usr/local/bin/tailscale.combined /out/usr/local/bin/tailscaled")
+        );
+        let staged = mounted(&g, layer, "/staged").unwrap_or_else(|| panic!("nothing staged"));
+        assert_eq!(copies_of(staged, "tailscale.combined"), 1);
+    }
+}

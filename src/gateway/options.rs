@@ -1,0 +1,417 @@
+//! What BuildKit tells a gateway frontend through its environment, and the
+//! frontend options in it, read the way BuildKit's Dockerfile frontend
+//! (`frontend/dockerui`) reads them.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::llb::{ImageRef, NetMode, Platform, ResolveMode};
+
+/// Environment variables BuildKit sets for a gateway frontend.
+pub const ENV_OPT_PREFIX: &str = "BUILDKIT_FRONTEND_OPT_";
+pub const ENV_SESSION_ID: &str = "BUILDKIT_SESSION_ID";
+pub const ENV_WORKERS: &str = "BUILDKIT_WORKERS";
+pub const ENV_PRODUCT: &str = "BUILDKIT_EXPORTEDPRODUCT";
+
+/// True when this process was started by BuildKit as a frontend.
+pub fn started_by_buildkit<I: IntoIterator<Item = (String, String)>>(vars: I) -> bool {
+    vars.into_iter()
+        .any(|(k, _)| k == ENV_SESSION_ID || k == ENV_WORKERS || k.starts_with(ENV_OPT_PREFIX))
+}
+
+/// Options that cannot be used, named.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionError {
+    #[error("frontend option {key}: {message}")]
+    Invalid { key: String, message: String },
+    #[error("{ENV_WORKERS} is not valid JSON: {0}")]
+    Workers(String),
+}
+
+/// The raw frontend environment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FrontendEnv {
+    /// `key=value` frontend options, e.g. `platform`, `build-arg:X`.
+    pub opts: BTreeMap<String, String>,
+    pub session_id: String,
+    pub product: String,
+    pub workers: Vec<WorkerInfo>,
+}
+
+/// One entry of `BUILDKIT_WORKERS`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct WorkerInfo {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub platforms: Option<Vec<WorkerPlatform>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct WorkerPlatform {
+    #[serde(default)]
+    pub architecture: String,
+    #[serde(default)]
+    pub os: String,
+    #[serde(default)]
+    pub variant: Option<String>,
+}
+
+impl FrontendEnv {
+    /// Reads the variables BuildKit sets. Each `BUILDKIT_FRONTEND_OPT_<n>`
+    /// holds one `key=value`; its own name does not matter.
+    pub fn from_vars<I: IntoIterator<Item = (String, String)>>(
+        vars: I,
+    ) -> Result<Self, OptionError> {
+        let mut env = FrontendEnv::default();
+        for (k, v) in vars {
+            if k.starts_with(ENV_OPT_PREFIX) {
+                let (key, value) = v.split_once('=').unwrap_or((v.as_str(), ""));
+                env.opts.insert(key.to_string(), value.to_string());
+            } else if k == ENV_SESSION_ID {
+                env.session_id = v;
+            } else if k == ENV_PRODUCT {
+                env.product = v;
+            } else if k == ENV_WORKERS && !v.trim().is_empty() {
+                env.workers = serde_json::from_str::<Option<Vec<WorkerInfo>>>(&v)
+                    .map_err(|e| OptionError::Workers(e.to_string()))?
+                    .unwrap_or_default();
+            }
+        }
+        Ok(env)
+    }
+
+    /// The build platform: the first platform of the first worker, as
+    /// BuildKit's clients take it; else the platform we run on.
+    pub fn build_platform(&self) -> Platform {
+        self.workers
+            .iter()
+            .filter_map(|w| w.platforms.as_ref()?.first())
+            .next()
+            .map(|p| Platform::new(&p.os, &p.architecture, p.variant.as_deref()))
+            .unwrap_or_else(Platform::host)
+    }
+}
+
+/// A named context (`--build-context NAME=VALUE`, option `context:NAME`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContextSpec {
+    /// `docker-image://ref`
+    Image(ImageRef),
+    /// `git://...`, `git@...`, or an https URL of a git repository
+    /// (`https://host/repo.git#ref`).
+    Git { url: String, reference: String },
+    /// `https://...` file.
+    Http(String),
+    /// `local:NAME`: a directory the client registered under NAME.
+    Local(String),
+    /// `oci-layout://store@sha256:...`.
+    OciLayout { store: String, digest: String },
+    /// `input:NAME`: an input BuildKit forwarded to the frontend.
+    Input(String),
+}
+
+impl ContextSpec {
+    pub fn parse(name: &str, value: &str) -> Result<Self, OptionError> {
+        let err = |message: String| OptionError::Invalid {
+            key: format!("context:{name}"),
+            message,
+        };
+        let (scheme, rest) = value.split_once(':').ok_or_else(|| {
+            err(format!(
+                "{value:?} has no source type (e.g. docker-image://, local:, git://)"
+            ))
+        })?;
+        let after_slashes = rest.strip_prefix("//").unwrap_or(rest);
+        match scheme {
+            "docker-image" => ImageRef::parse(after_slashes)
+                .map(ContextSpec::Image)
+                .map_err(|e| err(e.to_string())),
+            "local" if !rest.is_empty() => Ok(ContextSpec::Local(rest.to_string())),
+            "input" if !rest.is_empty() => Ok(ContextSpec::Input(rest.to_string())),
+            "oci-layout" => {
+                let (store, digest) = after_slashes
+                    .split_once('@')
+                    .ok_or_else(|| err(format!("{value:?} has no @sha256: digest")))?;
+                crate::llb::validate_digest(digest).map_err(err)?;
+                Ok(ContextSpec::OciLayout {
+                    store: store.to_string(),
+                    digest: digest.to_string(),
+                })
+            }
+            "git" => {
+                let (url, reference) = value.split_once('#').unwrap_or((value, ""));
+                Ok(ContextSpec::Git {
+                    url: url.to_string(),
+                    reference: reference.to_string(),
+                })
+            }
+            s if s.starts_with("git@") => {
+                let (url, reference) = value.split_once('#').unwrap_or((value, ""));
+                Ok(ContextSpec::Git {
+                    url: url.to_string(),
+                    reference: reference.to_string(),
+                })
+            }
+            "http" | "https" => {
+                let (url, reference) = value.split_once('#').unwrap_or((value, ""));
+                if url.ends_with(".git") {
+                    Ok(ContextSpec::Git {
+                        url: url.to_string(),
+                        reference: reference.to_string(),
+                    })
+                } else {
+                    Ok(ContextSpec::Http(value.to_string()))
+                }
+            }
+            _ => Err(err(format!(
+                "unsupported context source {value:?}: use docker-image://, local:, git://, https://, oci-layout:// or input:"
+            ))),
+        }
+    }
+}
+
+/// The frontend options this frontend honours, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrontendOptions {
+    pub platforms: Vec<String>,
+    pub build_args: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    pub target: String,
+    pub filename: String,
+    pub contexts: BTreeMap<String, ContextSpec>,
+    pub network: NetMode,
+    pub no_cache: bool,
+    pub resolve_mode: ResolveMode,
+    /// The local source names of the client session (`contextkey`,
+    /// `dockerfilekey`).
+    pub context_local_name: String,
+    pub dockerfile_local_name: String,
+    /// A subrequest such as `frontend.targets` instead of a build.
+    pub request_id: Option<String>,
+}
+
+impl FrontendOptions {
+    pub fn parse(opts: &BTreeMap<String, String>) -> Result<Self, OptionError> {
+        let invalid = |key: &str, message: String| OptionError::Invalid {
+            key: key.to_string(),
+            message,
+        };
+        let mut out = FrontendOptions {
+            platforms: Vec::new(),
+            build_args: BTreeMap::new(),
+            labels: BTreeMap::new(),
+            target: String::new(),
+            filename: "Dockerfile".to_string(),
+            contexts: BTreeMap::new(),
+            network: NetMode::Sandbox,
+            no_cache: false,
+            resolve_mode: ResolveMode::Default,
+            context_local_name: "context".to_string(),
+            dockerfile_local_name: "dockerfile".to_string(),
+            request_id: None,
+        };
+        for (key, value) in opts {
+            if let Some(name) = key.strip_prefix("build-arg:") {
+                out.build_args.insert(name.to_string(), value.clone());
+            } else if let Some(name) = key.strip_prefix("label:") {
+                out.labels.insert(name.to_string(), value.clone());
+            } else if let Some(name) = key.strip_prefix("context:") {
+                // Only the names this build uses; a platform-qualified name
+                // (NAME::os/arch) applies to every platform here too.
+                let base = name.split("::").next().unwrap_or(name);
+                out.contexts
+                    .insert(base.to_string(), ContextSpec::parse(base, value)?);
+            } else {
+                match key.as_str() {
+                    "platform" => {
+                        out.platforms = value
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(String::from)
+                            .collect();
+                    }
+                    "target" => out.target = value.clone(),
+                    "filename" if !value.is_empty() => {
+                        // buildx passes the file name alone; the directory is
+                        // the dockerfile local source.
+                        out.filename = value.rsplit('/').next().unwrap_or(value).to_string();
+                    }
+                    "force-network-mode" => {
+                        out.network = match value.as_str() {
+                            "" | "default" | "sandbox" => NetMode::Sandbox,
+                            "none" => NetMode::None,
+                            "host" => NetMode::Host,
+                            other => {
+                                return Err(invalid(
+                                    key,
+                                    format!("{other:?} is not one of none, host, sandbox"),
+                                ));
+                            }
+                        }
+                    }
+                    // An empty value means every step; a list names stages,
+                    // and every step here belongs to every stage.
+                    "no-cache" => out.no_cache = true,
+                    "image-resolve-mode" => {
+                        out.resolve_mode = ResolveMode::parse(value).ok_or_else(|| {
+                            invalid(key, format!("{value:?} is not one of default, pull, local"))
+                        })?;
+                    }
+                    "contextkey" if !value.is_empty() => out.context_local_name = value.clone(),
+                    "dockerfilekey" if !value.is_empty() => {
+                        out.dockerfile_local_name = value.clone();
+                    }
+                    "requestid" if !value.is_empty() => out.request_id = Some(value.clone()),
+                    _ => {}
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn reads_the_buildkit_environment() {
+        let env = FrontendEnv::from_vars(vars(&[
+            ("BUILDKIT_FRONTEND_OPT_0", "platform=linux/amd64,linux/arm/v7"),
+            ("BUILDKIT_FRONTEND_OPT_1", "build-arg:OCI_VERSION=v1=2"),
+            ("BUILDKIT_FRONTEND_OPT_2", "no-cache"),
+            ("BUILDKIT_SESSION_ID", "s1"),
+            ("BUILDKIT_EXPORTEDPRODUCT", "docker"),
+            (
+                "BUILDKIT_WORKERS",
+                r#"[{"id":"w","labels":null,"platforms":[{"architecture":"arm64","os":"linux"},{"architecture":"amd64","os":"linux"}],"gcPolicy":null}]"#,
+            ),
+            ("PATH", "/bin"),
+        ]))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(env.session_id, "s1");
+        assert_eq!(env.product, "docker");
+        assert_eq!(
+            env.opts.get("build-arg:OCI_VERSION").map(String::as_str),
+            Some("v1=2")
+        );
+        assert_eq!(env.opts.get("no-cache").map(String::as_str), Some(""));
+        assert_eq!(env.build_platform().to_string(), "linux/arm64");
+        assert!(started_by_buildkit(vars(&[("BUILDKIT_SESSION_ID", "x")])));
+        assert!(!started_by_buildkit(vars(&[("HOME", "/root")])));
+        assert!(FrontendEnv::from_vars(vars(&[("BUILDKIT_WORKERS", "{")])).is_err());
+    }
+
+    #[test]
+    fn without_workers_the_build_platform_is_ours() {
+        let env = FrontendEnv::from_vars(vars(&[("BUILDKIT_WORKERS", "null")])).unwrap_or_default();
+        assert_eq!(env.build_platform(), Platform::host());
+    }
+
+    fn opts(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn parses_the_standard_options() {
+        let o = FrontendOptions::parse(&opts(&[
+            ("platform", "linux/amd64, linux/arm64"),
+            ("build-arg:TAILSCALE_VERSION", "v1.2.3"),
+            ("label:org.example", "x"),
+            ("target", "tailscale"),
+            ("filename", "sub/Dockerfile.mtts"),
+            ("force-network-mode", "none"),
+            ("no-cache", ""),
+            ("image-resolve-mode", "local"),
+            ("context:golang", "docker-image://mtts-fixture-golang"),
+            ("context:tailscale", "local:tailscale"),
+            ("requestid", "frontend.targets"),
+            ("cmdline", "ghcr.io/org/mtts-frontend"),
+        ]))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(o.platforms, ["linux/amd64", "linux/arm64"]);
+        assert_eq!(
+            o.build_args.get("TAILSCALE_VERSION").map(String::as_str),
+            Some("v1.2.3")
+        );
+        assert_eq!(o.labels.get("org.example").map(String::as_str), Some("x"));
+        assert_eq!(o.target, "tailscale");
+        assert_eq!(o.filename, "Dockerfile.mtts");
+        assert_eq!(o.network, NetMode::None);
+        assert!(o.no_cache);
+        assert_eq!(o.resolve_mode, ResolveMode::PreferLocal);
+        assert_eq!(o.request_id.as_deref(), Some("frontend.targets"));
+        assert!(
+            matches!(o.contexts.get("golang"), Some(ContextSpec::Image(r)) if r.name() == "docker.io/library/mtts-fixture-golang")
+        );
+        assert_eq!(
+            o.contexts.get("tailscale"),
+            Some(&ContextSpec::Local("tailscale".into()))
+        );
+        let defaults = FrontendOptions::parse(&BTreeMap::new()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(defaults.filename, "Dockerfile");
+        assert_eq!(defaults.network, NetMode::Sandbox);
+        assert!(!defaults.no_cache);
+    }
+
+    #[test]
+    fn rejects_bad_options_by_name() {
+        for (k, v) in [
+            ("force-network-mode", "bridge"),
+            ("image-resolve-mode", "sometimes"),
+            ("context:xx", "ftp://x"),
+            ("context:xx", "docker-image://Not Valid"),
+            ("context:xx", "oci-layout://store"),
+        ] {
+            let e = FrontendOptions::parse(&opts(&[(k, v)]))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(k), "{e}");
+        }
+    }
+
+    #[test]
+    fn named_context_forms() {
+        let p = |v: &str| ContextSpec::parse("x", v).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            p("git://github.com/org/tailscale#v1.2.3"),
+            ContextSpec::Git {
+                url: "git://github.com/org/tailscale".into(),
+                reference: "v1.2.3".into()
+            }
+        );
+        assert_eq!(
+            p("https://github.com/org/tailscale.git#main"),
+            ContextSpec::Git {
+                url: "https://github.com/org/tailscale.git".into(),
+                reference: "main".into()
+            }
+        );
+        assert_eq!(
+            p("https://example.invalid/bb.tar"),
+            ContextSpec::Http("https://example.invalid/bb.tar".into())
+        );
+        assert_eq!(p("input:busybox"), ContextSpec::Input("busybox".into()));
+        let d = format!("sha256:{}", "a".repeat(64));
+        assert_eq!(
+            p(&format!("oci-layout://store@{d}")),
+            ContextSpec::OciLayout {
+                store: "store".into(),
+                digest: d
+            }
+        );
+    }
+}

@@ -1,0 +1,266 @@
+//! Turning solved refs into what the gateway returns: one ref or a
+//! platform-keyed map, plus the image configs and `refs.platforms` the
+//! image exporter reads.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::llb::Platform;
+use crate::proto::gateway::{Ref, RefMap, Result as PbResult, result};
+use crate::recipe::Target;
+
+pub const IMAGE_CONFIG_KEY: &str = "containerimage.config";
+pub const PLATFORMS_KEY: &str = "refs.platforms";
+
+/// One platform's solved output.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SolvedPlatform {
+    pub platform: Platform,
+    pub ref_id: String,
+    /// The image config JSON (image target only).
+    pub image_config: Option<Vec<u8>>,
+}
+
+#[derive(Serialize)]
+struct ExportPlatforms {
+    #[serde(rename = "Platforms")]
+    platforms: Vec<ExportPlatform>,
+}
+
+#[derive(Serialize)]
+struct ExportPlatform {
+    #[serde(rename = "ID")]
+    id: String,
+    #[serde(rename = "Platform")]
+    platform: OciPlatform,
+}
+
+#[derive(Serialize)]
+struct OciPlatform {
+    architecture: String,
+    os: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variant: Option<String>,
+}
+
+/// The gateway result. A single platform (unless the client asked for a
+/// multi-platform result) is one ref with `containerimage.config`; several
+/// are a map keyed by platform with `containerimage.config/<platform>` and
+/// `refs.platforms`, as BuildKit's Dockerfile frontend returns them.
+pub fn assemble(
+    solved: &[SolvedPlatform],
+    multi_platform: bool,
+) -> Result<PbResult, serde_json::Error> {
+    let mut metadata: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    if let ([one], false) = (solved, multi_platform) {
+        if let Some(cfg) = &one.image_config {
+            metadata.insert(IMAGE_CONFIG_KEY.to_string(), cfg.clone());
+        }
+        return Ok(PbResult {
+            result: Some(result::Result::Ref(Ref {
+                id: one.ref_id.clone(),
+                def: None,
+            })),
+            metadata,
+            ..Default::default()
+        });
+    }
+    let mut refs = BTreeMap::new();
+    let mut platforms = Vec::new();
+    for s in solved {
+        let key = s.platform.to_string();
+        if let Some(cfg) = &s.image_config {
+            metadata.insert(format!("{IMAGE_CONFIG_KEY}/{key}"), cfg.clone());
+        }
+        refs.insert(
+            key.clone(),
+            Ref {
+                id: s.ref_id.clone(),
+                def: None,
+            },
+        );
+        platforms.push(ExportPlatform {
+            id: key,
+            platform: OciPlatform {
+                architecture: s.platform.architecture().to_string(),
+                os: s.platform.os().to_string(),
+                variant: s.platform.variant().map(String::from),
+            },
+        });
+    }
+    metadata.insert(
+        PLATFORMS_KEY.to_string(),
+        serde_json::to_vec(&ExportPlatforms { platforms })?,
+    );
+    Ok(PbResult {
+        result: Some(result::Result::Refs(RefMap { refs })),
+        metadata,
+        ..Default::default()
+    })
+}
+
+#[derive(Serialize)]
+struct TargetList {
+    targets: Vec<TargetEntry>,
+    sources: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct TargetEntry {
+    name: &'static str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    default: bool,
+    description: &'static str,
+}
+
+/// The answer to `frontend.targets` (`docker buildx build --call targets`).
+pub fn targets() -> Result<PbResult, serde_json::Error> {
+    let list = TargetList {
+        targets: Target::ALL
+            .iter()
+            .map(|t| TargetEntry {
+                name: t.name(),
+                default: *t == Target::default(),
+                description: t.description(),
+            })
+            .collect(),
+        sources: Vec::new(),
+    };
+    let json = serde_json::to_vec_pretty(&list)?;
+    let width = Target::ALL
+        .iter()
+        .map(|t| t.name().len() + 10)
+        .max()
+        .unwrap_or(10);
+    let mut text = format!("{:<width$} DESCRIPTION\n", "TARGET");
+    for t in Target::ALL {
+        let name = if t == Target::default() {
+            format!("{} (default)", t.name())
+        } else {
+            t.name().to_string()
+        };
+        text.push_str(&format!("{name:<width$} {}\n", t.description()));
+    }
+    let metadata = BTreeMap::from([
+        ("result.json".to_string(), json),
+        ("result.txt".to_string(), text.into_bytes()),
+        ("version".to_string(), b"1.0.0".to_vec()),
+    ]);
+    Ok(PbResult {
+        metadata,
+        ..Default::default()
+    })
+}
+
+/// The answer to `frontend.subrequests.describe`: which subrequests we
+/// answer.
+pub fn describe() -> Result<PbResult, serde_json::Error> {
+    let requests = serde_json::json!([{
+        "name": "frontend.targets",
+        "version": "1.0.0",
+        "type": "rpc",
+        "description": "List all targets current build supports",
+        "opts": [],
+        "inputs": [],
+        "metadata": [{"name": "result.json"}, {"name": "result.txt"}],
+        "refs": [],
+    }]);
+    let json = serde_json::to_vec_pretty(&requests)?;
+    let text = b"NAME\tVERSION\tDESCRIPTION\nfrontend.targets\t1.0.0\tList all targets current build supports\n".to_vec();
+    Ok(PbResult {
+        metadata: BTreeMap::from([
+            ("result.json".to_string(), json),
+            ("result.txt".to_string(), text),
+            ("version".to_string(), b"1.0.0".to_vec()),
+        ]),
+        ..Default::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn solved(p: &str, id: &str, cfg: Option<&str>) -> SolvedPlatform {
+        SolvedPlatform {
+            platform: p.parse().unwrap_or_else(|e| panic!("{e}")),
+            ref_id: id.to_string(),
+            image_config: cfg.map(|c| c.as_bytes().to_vec()),
+        }
+    }
+
+    #[test]
+    fn one_platform_is_one_ref_with_its_config() {
+        let r = assemble(&[solved("linux/arm64", "r1", Some("{}"))], false).unwrap_or_default();
+        assert_eq!(
+            r.result,
+            Some(result::Result::Ref(Ref {
+                id: "r1".into(),
+                def: None
+            }))
+        );
+        assert_eq!(
+            r.metadata.get(IMAGE_CONFIG_KEY).map(Vec::as_slice),
+            Some(&b"{}"[..])
+        );
+        assert!(!r.metadata.contains_key(PLATFORMS_KEY));
+    }
+
+    #[test]
+    fn several_platforms_are_a_keyed_map() {
+        let r = assemble(
+            &[
+                solved("linux/amd64", "a", Some("A")),
+                solved("linux/arm/v7", "b", Some("B")),
+            ],
+            false,
+        )
+        .unwrap_or_default();
+        let Some(result::Result::Refs(map)) = r.result else {
+            panic!("expected a ref map");
+        };
+        let keys: Vec<&String> = map.refs.keys().collect();
+        assert_eq!(keys, ["linux/amd64", "linux/arm/v7"]);
+        assert_eq!(map.refs["linux/arm/v7"].id, "b");
+        assert_eq!(r.metadata["containerimage.config/linux/amd64"], b"A");
+        assert_eq!(r.metadata["containerimage.config/linux/arm/v7"], b"B");
+        let platforms: serde_json::Value =
+            serde_json::from_slice(&r.metadata[PLATFORMS_KEY]).unwrap_or_default();
+        assert_eq!(
+            platforms,
+            serde_json::json!({"Platforms": [
+                {"ID": "linux/amd64", "Platform": {"architecture": "amd64", "os": "linux"}},
+                {"ID": "linux/arm/v7", "Platform": {"architecture": "arm", "os": "linux", "variant": "v7"}},
+            ]})
+        );
+    }
+
+    #[test]
+    fn multi_platform_request_gets_a_map_even_for_one() {
+        let r = assemble(&[solved("linux/amd64", "a", None)], true).unwrap_or_default();
+        assert!(matches!(r.result, Some(result::Result::Refs(_))));
+        assert!(
+            !r.metadata.keys().any(|k| k.starts_with(IMAGE_CONFIG_KEY)),
+            "no config for non-image targets"
+        );
+        assert!(r.metadata.contains_key(PLATFORMS_KEY));
+    }
+
+    #[test]
+    fn targets_lists_all_four_with_the_default() {
+        let r = targets().unwrap_or_default();
+        let json: serde_json::Value =
+            serde_json::from_slice(&r.metadata["result.json"]).unwrap_or_default();
+        let names: Vec<&str> = json["targets"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|t| t["name"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(names, ["image", "tailscale", "busybox", "tags"]);
+        assert_eq!(json["targets"][0]["default"], true);
+        let text = String::from_utf8_lossy(&r.metadata["result.txt"]).to_string();
+        assert!(text.starts_with("TARGET"));
+        assert!(text.contains("image (default)"));
+        assert!(r.result.is_none());
+    }
+}

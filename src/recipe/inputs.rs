@@ -1,0 +1,367 @@
+//! Everything a build is asked for, turned into checked, typed values before
+//! a single op is made.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::config::Recipe;
+use super::validate;
+use crate::llb::{NetMode, Platform};
+
+/// The platforms the image is made for, with the routers they serve.
+pub const SUPPORTED_PLATFORMS: &[&str] = &["linux/amd64", "linux/arm64", "linux/arm/v7"];
+
+/// What to build (`--target`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Target {
+    /// The final image.
+    #[default]
+    Image,
+    /// Only the compressed `tailscale.combined`.
+    Tailscale,
+    /// The busybox root filesystem.
+    Busybox,
+    /// A file with the resolved Go build tags.
+    Tags,
+}
+
+impl Target {
+    pub const ALL: [Target; 4] = [
+        Target::Image,
+        Target::Tailscale,
+        Target::Busybox,
+        Target::Tags,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Image => "image",
+            Target::Tailscale => "tailscale",
+            Target::Busybox => "busybox",
+            Target::Tags => "tags",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Target::Image => "the mikrotik-tailscale image (default)",
+            Target::Tailscale => "only the UPX-compressed tailscale.combined binary",
+            Target::Busybox => "the busybox root filesystem with its applet links",
+            Target::Tags => "tags.txt with the resolved Go build tags",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, InputError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(Target::Image);
+        }
+        Target::ALL
+            .into_iter()
+            .find(|t| t.name() == s)
+            .ok_or_else(|| InputError::Target(s.to_string()))
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A request that cannot be built, said so that the user knows what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    #[error(
+        "platform {0} is not supported; supported platforms: linux/amd64, linux/arm64, linux/arm/v7"
+    )]
+    Platform(String),
+    #[error("invalid platform: {0}")]
+    PlatformSyntax(String),
+    #[error("build argument {name}: {message}")]
+    BuildArg { name: String, message: String },
+    #[error("label {name}: {message}")]
+    Label { name: String, message: String },
+    #[error("unknown target {0:?}; targets: image, tailscale, busybox, tags")]
+    Target(String),
+}
+
+/// Parses and checks `--platform` values: each must be one of
+/// [`SUPPORTED_PLATFORMS`] (after normalising, so `linux/arm64/v8` is
+/// `linux/arm64`). Duplicates collapse; order is kept.
+pub fn parse_platforms<S: AsRef<str>>(values: &[S]) -> Result<Vec<Platform>, InputError> {
+    let mut out: Vec<Platform> = Vec::new();
+    for value in values {
+        for one in value
+            .as_ref()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let p: Platform = one.parse().map_err(|e: crate::llb::PlatformParseError| {
+                InputError::PlatformSyntax(e.to_string())
+            })?;
+            check_supported(&p)?;
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Fails with the supported list unless `p` is one of them.
+pub fn check_supported(p: &Platform) -> Result<(), InputError> {
+    if SUPPORTED_PLATFORMS.contains(&p.to_string().as_str()) {
+        Ok(())
+    } else {
+        Err(InputError::Platform(p.to_string()))
+    }
+}
+
+/// The build arguments, checked against the recipe they override.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildArgs {
+    pub tailscale_version: String,
+    pub busybox_version: String,
+    pub busybox_sha256: String,
+    pub oci_version: String,
+    /// Arguments given that this build does not use (to warn about).
+    pub unused: Vec<String>,
+}
+
+/// Build arguments BuildKit and buildx set on their own; never "unused".
+fn is_builtin_arg(name: &str) -> bool {
+    name.starts_with("BUILDKIT_")
+        || matches!(
+            name,
+            "HTTP_PROXY"
+                | "HTTPS_PROXY"
+                | "FTP_PROXY"
+                | "NO_PROXY"
+                | "ALL_PROXY"
+                | "http_proxy"
+                | "https_proxy"
+                | "ftp_proxy"
+                | "no_proxy"
+                | "all_proxy"
+                | "SOURCE_DATE_EPOCH"
+        )
+}
+
+impl BuildArgs {
+    pub fn resolve(recipe: &Recipe, args: &BTreeMap<String, String>) -> Result<Self, InputError> {
+        let err = |name: &str, message: String| InputError::BuildArg {
+            name: name.to_string(),
+            message,
+        };
+        let tailscale_version = match args.get("TAILSCALE_VERSION") {
+            Some(v) => validate::tailscale_version(v).map_err(|m| err("TAILSCALE_VERSION", m))?,
+            None => recipe.tailscale.version.clone(),
+        };
+        let (busybox_version, busybox_sha256) = match (
+            args.get("BUSYBOX_VERSION"),
+            args.get("BUSYBOX_SHA256"),
+        ) {
+            (None, None) => (
+                recipe.busybox.version.clone(),
+                recipe.busybox.sha256.clone(),
+            ),
+            (version, sha) => {
+                let version = version
+                    .cloned()
+                    .unwrap_or_else(|| recipe.busybox.version.clone());
+                validate::busybox_version(&version).map_err(|m| err("BUSYBOX_VERSION", m))?;
+                let sha = match sha {
+                    Some(s) => {
+                        validate::sha256_hex(s).map_err(|m| err("BUSYBOX_SHA256", m))?;
+                        s.to_ascii_lowercase()
+                    }
+                    None if version == recipe.busybox.version => recipe.busybox.sha256.clone(),
+                    None => {
+                        return Err(err(
+                            "BUSYBOX_VERSION",
+                            format!(
+                                "overriding the version ({version}) needs the tarball's checksum too: add --build-arg BUSYBOX_SHA256=<sha256 of busybox-{version}.tar.bz2>"
+                            ),
+                        ));
+                    }
+                };
+                (version, sha)
+            }
+        };
+        let oci_version = args
+            .get("OCI_VERSION")
+            .cloned()
+            .unwrap_or_else(|| "dev".to_string());
+        if oci_version.is_empty() {
+            return Err(err("OCI_VERSION", "must not be empty".to_string()));
+        }
+        validate::text_value("value", &oci_version).map_err(|m| err("OCI_VERSION", m))?;
+        let known = [
+            "TAILSCALE_VERSION",
+            "BUSYBOX_VERSION",
+            "BUSYBOX_SHA256",
+            "OCI_VERSION",
+        ];
+        let unused = args
+            .keys()
+            .filter(|k| !known.contains(&k.as_str()) && !is_builtin_arg(k))
+            .cloned()
+            .collect();
+        Ok(BuildArgs {
+            tailscale_version,
+            busybox_version,
+            busybox_sha256,
+            oci_version,
+            unused,
+        })
+    }
+}
+
+/// Checks extra image labels (`--label`, `label:*`).
+pub fn check_labels(labels: &BTreeMap<String, String>) -> Result<(), InputError> {
+    for (k, v) in labels {
+        validate::label(k, v).map_err(|message| InputError::Label {
+            name: k.clone(),
+            message,
+        })?;
+    }
+    Ok(())
+}
+
+/// A complete, checked build request: what the graph is made from, apart
+/// from the sources (see [`super::Sources`]).
+#[derive(Clone, Debug)]
+pub struct BuildRequest {
+    pub recipe: Recipe,
+    pub args: BuildArgs,
+    /// Target platforms, at least one.
+    pub platforms: Vec<Platform>,
+    /// Where every exec runs.
+    pub build_platform: Platform,
+    pub target: Target,
+    /// Extra labels, on top of the recipe's.
+    pub labels: BTreeMap<String, String>,
+    /// `--network none`: no exec gets a network.
+    pub network: NetMode,
+    /// `--no-cache`: no op result is reused.
+    pub no_cache: bool,
+    /// What the daemon can do beyond the basics.
+    pub daemon: DaemonSupport,
+}
+
+/// Optional LLB features the recipe uses when the daemon has them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DaemonSupport {
+    /// MergeOp (BuildKit v0.10+): stack the image's layers without copying;
+    /// otherwise chained copies give the same layers.
+    pub merge_op: bool,
+    /// FileOp symlinks (BuildKit v0.19+): otherwise an exec makes them.
+    pub file_symlink: bool,
+}
+
+impl DaemonSupport {
+    /// A current BuildKit: everything.
+    pub fn all() -> Self {
+        DaemonSupport {
+            merge_op: true,
+            file_symlink: true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn platforms_are_checked_normalised_and_deduplicated() {
+        let ps = parse_platforms(&["linux/amd64,linux/arm64/v8", "linux/arm/v7", "linux/arm64"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<String> = ps.iter().map(|p| p.to_string()).collect();
+        assert_eq!(names, ["linux/amd64", "linux/arm64", "linux/arm/v7"]);
+        for bad in ["linux/arm/v5", "linux/riscv64", "windows/amd64"] {
+            let e = parse_platforms(&[bad]).unwrap_err().to_string();
+            assert!(e.contains(bad), "{e}");
+            assert!(e.contains("linux/amd64, linux/arm64, linux/arm/v7"), "{e}");
+        }
+        assert!(matches!(
+            parse_platforms(&["linux"]),
+            Err(InputError::PlatformSyntax(_))
+        ));
+    }
+
+    #[test]
+    fn targets() {
+        assert_eq!(Target::parse(""), Ok(Target::Image));
+        assert_eq!(Target::parse("tags"), Ok(Target::Tags));
+        let e = Target::parse("builder").unwrap_err().to_string();
+        assert!(
+            e.contains("\"builder\"") && e.contains("image, tailscale, busybox, tags"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn build_args_default_to_the_recipe() {
+        let r = Recipe::default();
+        let a = BuildArgs::resolve(&r, &BTreeMap::new()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.tailscale_version, "v1.98.5");
+        assert_eq!(a.busybox_version, "1.38.0");
+        assert_eq!(a.busybox_sha256, r.busybox.sha256);
+        assert_eq!(a.oci_version, "dev");
+        assert!(a.unused.is_empty());
+    }
+
+    #[test]
+    fn build_args_are_validated_by_name() {
+        let r = Recipe::default();
+        let e = BuildArgs::resolve(&r, &args(&[("TAILSCALE_VERSION", "main; rm -rf /")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("build argument TAILSCALE_VERSION:"), "{e}");
+        let e = BuildArgs::resolve(&r, &args(&[("BUSYBOX_VERSION", "1.37.0")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("BUSYBOX_SHA256"), "{e}");
+        let e = BuildArgs::resolve(&r, &args(&[("BUSYBOX_SHA256", "nope")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("build argument BUSYBOX_SHA256:"), "{e}");
+        let e = BuildArgs::resolve(&r, &args(&[("OCI_VERSION", "a\nb")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("build argument OCI_VERSION:"), "{e}");
+    }
+
+    #[test]
+    fn build_args_override_and_unused_are_reported() {
+        let r = Recipe::default();
+        let sha = "B".repeat(64);
+        let a = BuildArgs::resolve(
+            &r,
+            &args(&[
+                ("TAILSCALE_VERSION", "1.100.1"),
+                ("BUSYBOX_VERSION", "1.37.0"),
+                ("BUSYBOX_SHA256", &sha),
+                ("OCI_VERSION", "v1.100.1-mt.1"),
+                ("BUILDKIT_SYNTAX", "x"),
+                ("TYPO_VERSION", "1"),
+            ]),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.tailscale_version, "v1.100.1");
+        assert_eq!(a.busybox_version, "1.37.0");
+        assert_eq!(a.busybox_sha256, "b".repeat(64));
+        assert_eq!(a.oci_version, "v1.100.1-mt.1");
+        assert_eq!(a.unused, ["TYPO_VERSION"]);
+    }
+}

@@ -1,0 +1,29 @@
+# Configure busybox once for every platform: start from allnoconfig and turn
+# on exactly the symbols listed in busybox-applets.config (the build
+# context's, else the frontend's built-in list), then generate busybox.links,
+# the applet install list, on the build machine: nothing is run for the
+# target, so no emulation is needed.
+cfg=/context/busybox-applets.config
+[ -f "$cfg" ] || cfg=/defaults/busybox-applets.config
+echo "applet list: ${cfg#/}"
+cd /busybox || exit 1
+make allnoconfig >/dev/null
+# allnoconfig writes every int/string option as 0 or "": drop them so
+# oldconfig gives them their defaults (history size, less line limit, ...).
+sed -i '/^CONFIG_[A-Za-z0-9_]*=[^y]/d' .config
+syms=$(sed 's/#.*//' "$cfg" | tr -d ' \t\r' | grep -v '^$' || true)
+bad=$(printf '%s\n' "$syms" | grep '[^A-Z0-9_]' || true)
+if [ -n "$bad" ]; then
+	echo "error: busybox-applets.config: not Kconfig symbol names: $(printf "%s\n" "$bad" | tr "\n" " ")" >&2
+	exit 1
+fi
+for sym in $syms; do
+	if grep -q "^# CONFIG_${sym} is not set" .config; then
+		sed -i "s/^# CONFIG_${sym} is not set\$/CONFIG_${sym}=y/" .config
+	elif ! grep -q "^CONFIG_${sym}=y" .config; then
+		echo "CONFIG_${sym}=y" >>.config
+	fi
+done
+yes "" | make oldconfig >/dev/null
+make busybox.links
+echo "$(wc -l <busybox.links) applets"
