@@ -63,6 +63,10 @@ fn rpc(what: impl Into<String>) -> impl FnOnce(tonic::Status) -> GatewayError {
 /// Runs as a BuildKit gateway frontend over stdin/stdout until the result
 /// (or the error) has been returned.
 pub async fn serve() -> Result<(), GatewayError> {
+    tracing::info!(
+        "mtts-frontend {} started by BuildKit",
+        env!("CARGO_PKG_VERSION")
+    );
     let env = FrontendEnv::from_vars(std::env::vars());
     let mut client = transport::connect()
         .await
@@ -73,6 +77,11 @@ pub async fn serve() -> Result<(), GatewayError> {
         .map_err(rpc("ping"))?
         .into_inner();
     let caps = DaemonCaps::from_pong(&pong);
+    tracing::info!(
+        "connected: {} gateway caps, {} LLB caps",
+        caps.gateway.len(),
+        caps.llb.len()
+    );
     let outcome = match env {
         Ok(env) => {
             Frontend {

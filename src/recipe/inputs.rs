@@ -44,7 +44,7 @@ impl Target {
 
     pub fn description(self) -> &'static str {
         match self {
-            Target::Image => "the mikrotik-tailscale image (default)",
+            Target::Image => "the mikrotik-tailscale image",
             Target::Tailscale => "only the UPX-compressed tailscale.combined binary",
             Target::Busybox => "the busybox root filesystem with its applet links",
             Target::Tags => "tags.txt with the resolved Go build tags",
