@@ -682,3 +682,27 @@ fn before_buildkit_0_19_an_exec_makes_the_links_in_the_same_snapshot() {
         assert_eq!(copies_of(staged, "tailscale.combined"), 1);
     }
 }
+
+#[test]
+fn both_frontend_images_carry_the_same_labels() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let env = std::fs::read_to_string(root.join("frontend/labels.env")).unwrap_or_default();
+    let dockerfile = std::fs::read_to_string(root.join("frontend/Dockerfile")).unwrap_or_default();
+    let mut labels = 0;
+    for line in env.lines().filter(|l| l.starts_with("MTTS_LABEL_")) {
+        let value = line
+            .split_once('=')
+            .map(|(_, v)| v.trim_matches('\''))
+            .unwrap_or_default();
+        let (key, val) = value.split_once('=').unwrap_or_default();
+        assert!(
+            dockerfile.contains(&format!("LABEL {key}=\"{val}\"")),
+            "frontend/Dockerfile lacks {key}={val}"
+        );
+        labels += 1;
+    }
+    assert_eq!(labels, 2);
+    assert!(env.contains("moby.buildkit.frontend.inputs"));
+    assert!(env.contains("moby.buildkit.frontend.contexts"));
+    assert!(env.contains("moby.buildkit.frontend.network.none=true"));
+}

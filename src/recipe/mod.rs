@@ -70,7 +70,9 @@ pub struct Overrides {
     pub busybox: Option<State>,
 }
 
-/// Resolves the base images (through `resolver`) and gathers the sources.
+/// Resolves the base images the target needs (through `resolver`) and
+/// gathers the sources. Images the target does not use are not looked up:
+/// their (unused) states keep the recipe's pin.
 pub async fn prepare_sources<R: ImageResolver>(
     resolver: &R,
     req: &BuildRequest,
@@ -80,9 +82,29 @@ pub async fn prepare_sources<R: ImageResolver>(
 ) -> Result<Sources, ResolveError> {
     let images = &req.recipe.images;
     let b = &req.build_platform;
+    // The Go base feeds Tailscale and the image's CA bundle; alpine and xx
+    // only feed busybox.
+    let needs_busybox = matches!(req.target, Target::Image | Target::Busybox);
+    let needs_go = req.target != Target::Busybox;
+    async fn base<R: ImageResolver>(
+        resolver: &R,
+        needed: bool,
+        name: &str,
+        pin: &crate::llb::ImageRef,
+        over: Option<BaseOverride>,
+        b: &Platform,
+        mode: ResolveMode,
+    ) -> Result<State, ResolveError> {
+        if needed {
+            images::base_image(resolver, name, pin, over, b, mode).await
+        } else {
+            images::base_image(&StaticResolver, name, pin, over, b, mode).await
+        }
+    }
     Ok(Sources {
-        golang: images::base_image(
+        golang: base(
             resolver,
+            needs_go,
             "golang",
             &images.golang,
             overrides.golang,
@@ -90,8 +112,9 @@ pub async fn prepare_sources<R: ImageResolver>(
             mode,
         )
         .await?,
-        alpine: images::base_image(
+        alpine: base(
             resolver,
+            needs_busybox,
             "alpine",
             &images.alpine,
             overrides.alpine,
@@ -99,7 +122,16 @@ pub async fn prepare_sources<R: ImageResolver>(
             mode,
         )
         .await?,
-        xx: images::base_image(resolver, "xx", &images.xx, overrides.xx, b, mode).await?,
+        xx: base(
+            resolver,
+            needs_busybox,
+            "xx",
+            &images.xx,
+            overrides.xx,
+            b,
+            mode,
+        )
+        .await?,
         tailscale: overrides.tailscale,
         busybox: overrides.busybox,
         context,
@@ -219,4 +251,109 @@ pub fn parse_pairs<S: AsRef<str>>(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::llb::ImageRef;
+
+    /// Records which images were asked for and pins them to a fixed digest.
+    #[derive(Default)]
+    struct Recording(Mutex<Vec<String>>);
+
+    const PIN: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+
+    impl ImageResolver for Recording {
+        async fn resolve(
+            &self,
+            image: &ImageRef,
+            _platform: &Platform,
+            _mode: ResolveMode,
+        ) -> Result<ImageMeta, ResolveError> {
+            if let Ok(mut seen) = self.0.lock() {
+                seen.push(image.name().to_string());
+            }
+            Ok(ImageMeta {
+                digest: Some(PIN.to_string()),
+                env: vec!["PATH=/from/config".into()],
+                working_dir: Some("/work".into()),
+                user: Some("builder".into()),
+            })
+        }
+    }
+
+    fn request(target: Target) -> BuildRequest {
+        let recipe = Recipe::default();
+        BuildRequest {
+            args: BuildArgs::resolve(&recipe, &BTreeMap::new()).unwrap_or_else(|e| panic!("{e}")),
+            recipe,
+            platforms: vec![Platform::new("linux", "arm64", None)],
+            build_platform: Platform::new("linux", "amd64", None),
+            target,
+            labels: BTreeMap::new(),
+            network: NetMode::Sandbox,
+            no_cache: false,
+            daemon: DaemonSupport::all(),
+        }
+    }
+
+    fn resolved_for(target: Target) -> (Vec<String>, Sources) {
+        let resolver = Recording::default();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let sources = rt
+            .block_on(prepare_sources(
+                &resolver,
+                &request(target),
+                Overrides::default(),
+                State::scratch(),
+                ResolveMode::Default,
+            ))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let seen = resolver.0.lock().map(|s| s.clone()).unwrap_or_default();
+        (seen, sources)
+    }
+
+    #[test]
+    fn only_the_images_a_target_uses_are_resolved() {
+        let (seen, _) = resolved_for(Target::Image);
+        assert_eq!(
+            seen,
+            [
+                "docker.io/library/golang",
+                "docker.io/library/alpine",
+                "docker.io/tonistiigi/xx"
+            ]
+        );
+        let (seen, _) = resolved_for(Target::Tags);
+        assert_eq!(seen, ["docker.io/library/golang"]);
+        let (seen, _) = resolved_for(Target::Busybox);
+        assert_eq!(
+            seen,
+            ["docker.io/library/alpine", "docker.io/tonistiigi/xx"]
+        );
+    }
+
+    #[test]
+    fn resolved_config_flows_into_the_base_state() {
+        let (_, sources) = resolved_for(Target::Image);
+        let go = &sources.golang;
+        assert_eq!(go.get_env().get("PATH"), Some("/from/config"));
+        assert_eq!(go.get_cwd(), Some("/work"));
+        assert_eq!(go.get_user(), Some("builder"));
+        let def = crate::llb::marshal(go);
+        let g = crate::llb::inspect::Graph::decode(&def.pb).unwrap_or_else(|e| panic!("{e}"));
+        let id = g.vertices[0]
+            .source()
+            .map(|s| s.identifier.clone())
+            .unwrap_or_default();
+        assert!(
+            id.ends_with(&format!("@{PIN}")),
+            "{id} is not pinned to the resolved digest"
+        );
+    }
 }

@@ -508,3 +508,30 @@ fn unknown_feature_fails_in_the_tags_step_naming_it() {
         ],
     );
 }
+
+#[test]
+#[ignore = "needs a BuildKit daemon: run scripts/test"]
+fn lists_targets_for_buildx() {
+    // buildx 0.13 calls the frontend.targets subrequest `--print targets`
+    // (behind BUILDX_EXPERIMENTAL); newer ones call it `--call targets`.
+    let out = Command::new("docker")
+        .env("BUILDX_EXPERIMENTAL", "1")
+        .args([
+            "buildx",
+            "build",
+            "--network",
+            "none",
+            "--print",
+            "targets",
+            "-f",
+        ])
+        .arg(default_stub())
+        .arg(fixture("context"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let log = log_of(&out);
+    assert!(out.status.success(), "{log}");
+    for t in ["image (default)", "tailscale", "busybox", "tags"] {
+        assert!(log.contains(t), "{t} not listed:\n{log}");
+    }
+}
