@@ -237,6 +237,8 @@ fn builds_the_multi_arch_image_through_syntax() {
             "--provenance=false",
             "--build-arg",
             "OCI_VERSION=v1.98.5-mt.e2e",
+            "--label",
+            "org.example.e2e=yes",
             "--output",
             &format!("type=oci,dest={}", archive.display()),
         ],
@@ -534,4 +536,35 @@ fn lists_targets_for_buildx() {
     for t in ["image (default)", "tailscale", "busybox", "tags"] {
         assert!(log.contains(t), "{t} not listed:\n{log}");
     }
+}
+
+#[test]
+#[ignore = "needs a BuildKit daemon: run scripts/test"]
+fn unused_build_args_and_contexts_are_warned_about() {
+    let dest = root().join("target/e2e/tags");
+    let out = buildx(
+        &default_stub(),
+        &[
+            "--target",
+            "tags",
+            "--build-arg",
+            "TYPO_VERSION=1",
+            "--build-context",
+            "nonsense=docker-image://mtts-fixture-xx:e2e",
+            "--output",
+            &format!("type=local,dest={}", dest.display()),
+        ],
+    );
+    let log = log_of(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains("WARN: build argument TYPO_VERSION is not used by this build"),
+        "{log}"
+    );
+    assert!(
+        log.contains("WARN: named context \"nonsense\" is not used"),
+        "{log}"
+    );
+    let tags = std::fs::read_to_string(dest.join("tags.txt")).unwrap_or_default();
+    assert!(tags.starts_with("ts_include_cli,"), "{tags}");
 }
