@@ -216,7 +216,9 @@ impl Frontend {
 
         let mut solved = Vec::with_capacity(built.len());
         for (r, def) in built.iter().zip(definitions) {
-            let ref_id = self.solve(def.pb, &r.platform).await?;
+            let ref_id = self
+                .solve(def.pb, &format!("the build for {}", r.platform))
+                .await?;
             let image_config = match &r.image_config {
                 Some(cfg) => {
                     Some(image::config_json(cfg).map_err(|e| GatewayError::Other(e.to_string()))?)
@@ -251,11 +253,7 @@ impl Frontend {
             .definitions)
     }
 
-    async fn solve(
-        &mut self,
-        def: pb::Definition,
-        what: &Platform,
-    ) -> Result<String, GatewayError> {
+    async fn solve(&mut self, def: pb::Definition, what: &str) -> Result<String, GatewayError> {
         let response = self
             .client
             .solve(SolveRequest {
@@ -265,7 +263,7 @@ impl Frontend {
                 ..Default::default()
             })
             .await
-            .map_err(rpc(format!("solving the build for {what}")))?
+            .map_err(rpc(format!("solving {what}")))?
             .into_inner();
         use crate::proto::gateway::result::Result as R;
         match response.result.and_then(|r| r.result) {
@@ -306,10 +304,7 @@ impl Frontend {
             caps: Default::default(),
         }
         .head();
-        let ref_id = self
-            .solve(def, &Platform::host())
-            .await
-            .map_err(|e| GatewayError::Other(format!("loading {}: {e}", opts.filename)))?;
+        let ref_id = self.solve(def, &opts.filename).await?;
         let data = self
             .client
             .read_file(ReadFileRequest {
