@@ -706,3 +706,46 @@ fn both_frontend_images_carry_the_same_labels() {
     assert!(env.contains("moby.buildkit.frontend.contexts"));
     assert!(env.contains("moby.buildkit.frontend.network.none=true"));
 }
+
+/// Every parser of user input returns an error, never panics, on junk:
+/// a deterministic sweep of generated strings over an alphabet of the
+/// characters that matter to these grammars.
+#[test]
+fn parsers_never_panic_on_junk() {
+    use mtts_frontend::gateway::options::{ContextSpec, FrontendOptions};
+    use mtts_frontend::llb::{ImageRef, Platform};
+    use mtts_frontend::recipe::{BuildArgs, Recipe, Target, inputs};
+    const ALPHABET: &[u8] = b"a1/:@.=-_ #[]\"'\n\tvxZ\xc3\xa9{}";
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let recipe = Recipe::default();
+    let mut errors = 0usize;
+    for _ in 0..5000 {
+        let len = (next() % 24) as usize;
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+            .collect();
+        let s = String::from_utf8_lossy(&bytes).to_string();
+        errors += usize::from(s.parse::<Platform>().is_err());
+        errors += usize::from(ImageRef::parse(&s).is_err());
+        errors += usize::from(Recipe::parse(&s, "junk").is_err());
+        errors += usize::from(Target::parse(&s).is_err());
+        errors += usize::from(inputs::parse_platforms(&[s.as_str()]).is_err());
+        errors += usize::from(ContextSpec::parse("x", &s).is_err());
+        let args = BTreeMap::from([("TAILSCALE_VERSION".to_string(), s.clone())]);
+        errors += usize::from(BuildArgs::resolve(&recipe, &args).is_err());
+        let opts = BTreeMap::from([
+            ("force-network-mode".to_string(), s.clone()),
+            (format!("context:{s}"), s.clone()),
+            ("platform".to_string(), s.clone()),
+        ]);
+        errors += usize::from(FrontendOptions::parse(&opts).is_err());
+    }
+    // The sweep reaches the error paths, not just the happy ones.
+    assert!(errors > 20_000, "only {errors} errors");
+}
