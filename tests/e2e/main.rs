@@ -251,11 +251,14 @@ fn builds_the_multi_arch_image_through_syntax() {
         "[tailscale] featuretags --min",
         "[busybox] make allnoconfig + applet list",
     ] {
-        let runs = log
+        // BuildKit repeats a step's header when other output interleaves:
+        // count distinct step numbers, not lines.
+        let runs: std::collections::BTreeSet<&str> = log
             .lines()
-            .filter(|l| l.ends_with(step) && l.starts_with('#'))
-            .count();
-        assert_eq!(runs, 1, "{step} ran {runs} times:\n{log}");
+            .filter(|l| l.starts_with('#') && l.ends_with(step))
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        assert_eq!(runs.len(), 1, "{step} ran as steps {runs:?}:\n{log}");
     }
 
     let oci = Oci::open(&archive);
@@ -557,12 +560,14 @@ fn unused_build_args_and_contexts_are_warned_about() {
     );
     let log = log_of(&out);
     assert!(out.status.success(), "{log}");
+    // buildx shows warnings in the step's output, its closing summary, or
+    // both, depending on timing: look for the message itself.
     assert!(
-        log.contains("WARN: build argument TYPO_VERSION is not used by this build"),
+        log.contains("build argument TYPO_VERSION is not used by this build"),
         "{log}"
     );
     assert!(
-        log.contains("WARN: named context \"nonsense\" is not used"),
+        log.contains("named context \"nonsense\" is not used"),
         "{log}"
     );
     let tags = std::fs::read_to_string(dest.join("tags.txt")).unwrap_or_default();
