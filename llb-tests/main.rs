@@ -1,6 +1,9 @@
 //! The shape of the whole mikrotik-tailscale graph, for one and three
 //! platforms, asserted on the marshalled definition as BuildKit receives it.
 
+#[path = "../tests/common/image_config.rs"]
+mod image_config;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use mtts_frontend::cli::GraphArgs;
@@ -364,24 +367,7 @@ fn image_config_per_platform() {
         assert_eq!(json["architecture"], arch);
         assert_eq!(json.get("variant").and_then(|v| v.as_str()), variant);
         let c = &json["config"];
-        assert_eq!(
-            c["Entrypoint"],
-            serde_json::json!(["/usr/local/bin/entrypoint.sh"])
-        );
-        assert_eq!(
-            c["Cmd"],
-            serde_json::json!([
-                "--no-logs-no-support",
-                "--state=/var/lib/tailscale/tailscaled.state",
-                "--socket=/var/run/tailscale/tailscaled.sock",
-                "--statedir=/var/lib/tailscale"
-            ])
-        );
-        assert_eq!(
-            c["Env"],
-            serde_json::json!(["PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
-        );
-        assert_eq!(c["Volumes"], serde_json::json!({"/var/lib/tailscale": {}}));
+        image_config::assert_runs_tailscaled(c, r.platform.to_string().as_str());
         let labels = &c["Labels"];
         assert_eq!(labels["org.opencontainers.image.version"], "v1.98.5-mt.3");
         assert_eq!(

@@ -5,6 +5,9 @@
 //! frontend image, and runs these tests with `--ignored`; it passes the
 //! frontend image in `MTTS_E2E_FRONTEND`.
 
+#[path = "../common/image_config.rs"]
+mod image_config;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -298,24 +301,7 @@ fn builds_the_multi_arch_image_through_syntax() {
         assert_eq!(config["architecture"], arch, "{platform}");
         assert_eq!(config["variant"].as_str(), variant, "{platform}");
         let c = &config["config"];
-        assert_eq!(
-            c["Entrypoint"],
-            serde_json::json!(["/usr/local/bin/entrypoint.sh"])
-        );
-        assert_eq!(
-            c["Cmd"],
-            serde_json::json!([
-                "--no-logs-no-support",
-                "--state=/var/lib/tailscale/tailscaled.state",
-                "--socket=/var/run/tailscale/tailscaled.sock",
-                "--statedir=/var/lib/tailscale"
-            ])
-        );
-        assert_eq!(
-            c["Env"],
-            serde_json::json!(["PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
-        );
-        assert_eq!(c["Volumes"], serde_json::json!({"/var/lib/tailscale": {}}));
+        image_config::assert_runs_tailscaled(c, platform);
         assert_eq!(
             c["Labels"]["org.opencontainers.image.version"],
             "v1.98.5-mt.e2e"
