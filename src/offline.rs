@@ -1,8 +1,6 @@
 //! The offline commands: the same graph the frontend would solve, made
 //! without a BuildKit (base image configs from [`StaticResolver`]).
 
-use std::collections::BTreeMap;
-
 use anyhow::Context as _;
 use serde::Serialize;
 
@@ -150,13 +148,4 @@ pub fn graph_json(graph: &Graph) -> anyhow::Result<String> {
     let mut out = serde_json::to_string_pretty(&vertices)?;
     out.push('\n');
     Ok(out)
-}
-
-/// Metadata-free summary used in tests: vertex counts by kind.
-pub fn kinds(graph: &Graph) -> BTreeMap<&'static str, usize> {
-    let mut m = BTreeMap::new();
-    for v in &graph.vertices {
-        *m.entry(v.kind()).or_default() += 1;
-    }
-    m
 }

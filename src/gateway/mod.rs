@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 use tonic::transport::Channel;
 
 use crate::llb::{
-    Definition, ImageRef, OpOptions, Platform, RawError, ResolveMode, Source, State, marshal,
+    Definition, ImageRef, OpOptions, Platform, RawError, ResolveMode, Source, State, head_of,
+    marshal,
 };
 use crate::offline::CONTEXT_INCLUDES;
 use crate::proto::gateway::llb_bridge_client::LlbBridgeClient;
@@ -299,11 +300,7 @@ impl Frontend {
                 marshal(&state).pb
             }
         };
-        let digest = Definition {
-            pb: def.clone(),
-            caps: Default::default(),
-        }
-        .head();
+        let digest = head_of(&def);
         let ref_id = self.solve(def, &opts.filename).await?;
         let data = self
             .client

@@ -25,10 +25,16 @@ impl Definition {
 
     /// The digest of the op the terminal op points at (None for scratch).
     pub fn head(&self) -> Option<String> {
-        let last = self.pb.def.last()?;
-        let op = pb::Op::decode(last.as_slice()).ok()?;
-        op.inputs.first().map(|i| i.digest.clone())
+        head_of(&self.pb)
     }
+}
+
+/// The digest of the op `def`'s terminal op points at (None for scratch or
+/// a definition that does not decode), for definitions made elsewhere too.
+pub fn head_of(def: &pb::Definition) -> Option<String> {
+    let last = def.def.last()?;
+    let op = pb::Op::decode(last.as_slice()).ok()?;
+    op.inputs.first().map(|i| i.digest.clone())
 }
 
 /// `sha256:<hex>` of `bytes`, as BuildKit names ops.

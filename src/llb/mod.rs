@@ -21,7 +21,7 @@ mod state;
 pub use caps::Cap;
 pub use exec::{CacheSharing, DEFAULT_PATH, Exec, ExecState, Mount, NetMode};
 pub use file::{CopyOptions, File, FileActions, Owner};
-pub use marshal::{Definition, marshal};
+pub use marshal::{Definition, head_of, marshal};
 pub use merge::Merge;
 pub use platform::{Platform, PlatformParseError};
 pub use raw::RawError;
