@@ -420,6 +420,39 @@ fn versions_invalidate_only_their_own_half() {
 }
 
 #[test]
+fn goproxy_reaches_only_the_module_download() {
+    let proxy = "http://172.17.0.1:8790/goproxy|https://proxy.example,direct";
+    let base = graph_of(&args(&ALL, &[]));
+    let g = graph_of(&args(&ALL, &[&format!("GOPROXY={proxy}")]));
+    let download = one(&g, "[tailscale] go mod download");
+    assert_eq!(
+        env_of(download).get("GOPROXY").map(String::as_str),
+        Some(proxy)
+    );
+    assert_eq!(
+        env_of(one(&base, "[tailscale] go mod download")).get("GOPROXY"),
+        None,
+        "without the argument the golang image's default stays"
+    );
+    for v in &g.vertices {
+        if v.exec().is_some() && v.name() != Some("[tailscale] go mod download") {
+            let env = env_of(v);
+            assert!(
+                env.get("GOPROXY").is_none_or(|p| p == "off"),
+                "{:?} got GOPROXY {:?}",
+                v.name(),
+                env.get("GOPROXY")
+            );
+        }
+    }
+    // Only the download itself changes, and what depends on its output.
+    let busybox = digests_with_prefix(&base, "[busybox");
+    assert_eq!(digests_with_prefix(&g, "[busybox"), busybox);
+    let e = error_of(&args(&ALL, &["GOPROXY=proxy.example"]));
+    assert!(e.contains("GOPROXY") && e.contains("proxy.example"), "{e}");
+}
+
+#[test]
 fn clear_errors_at_graph_time() {
     let e = error_of(&args(&["linux/arm/v5"], &[]));
     assert!(

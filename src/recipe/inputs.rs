@@ -126,6 +126,9 @@ pub struct BuildArgs {
     pub busybox_version: String,
     pub busybox_sha256: String,
     pub oci_version: String,
+    /// `GOPROXY` for the module download only (a module mirror); `None`
+    /// leaves the golang image's default.
+    pub goproxy: Option<String>,
     /// Arguments given that this build does not use (to warn about).
     pub unused: Vec<String>,
 }
@@ -198,11 +201,19 @@ impl BuildArgs {
             return Err(err("OCI_VERSION", "must not be empty".to_string()));
         }
         validate::text_value("value", &oci_version).map_err(|m| err("OCI_VERSION", m))?;
+        let goproxy = match args.get("GOPROXY") {
+            Some(v) => {
+                validate::goproxy(v).map_err(|m| err("GOPROXY", m))?;
+                Some(v.clone())
+            }
+            None => None,
+        };
         let known = [
             "TAILSCALE_VERSION",
             "BUSYBOX_VERSION",
             "BUSYBOX_SHA256",
             "OCI_VERSION",
+            "GOPROXY",
         ];
         let unused = args
             .keys()
@@ -214,6 +225,7 @@ impl BuildArgs {
             busybox_version,
             busybox_sha256,
             oci_version,
+            goproxy,
             unused,
         })
     }

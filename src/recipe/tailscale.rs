@@ -116,9 +116,15 @@ pub(super) fn modules(ctx: &Ctx, go: &State, src: &State) -> Result<State, Build
             "[tailscale] go.mod go.sum",
         )
         .state();
+    let mut download = go.run(["go", "mod", "download"]);
+    if let Some(proxy) = &ctx.req.args.goproxy {
+        // Only this step reaches the network, so only it needs the mirror;
+        // every later step runs with GOPROXY=off.
+        download = download.env("GOPROXY", proxy);
+    }
     Ok(ctx
         .op(
-            go.run(["go", "mod", "download"])
+            download
                 .env("GOMODCACHE", MODCACHE)
                 .cwd(SRC)
                 // Writable: go may record missing go.sum lines; discarded.

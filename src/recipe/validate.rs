@@ -96,6 +96,41 @@ pub fn http_url(s: &str) -> Result<(), String> {
     }
 }
 
+/// Go's `GOPROXY`: proxy URLs, `direct` and `off`, separated by `,` (try
+/// the next on "not found") or `|` (try the next on any error).
+pub fn goproxy(s: &str) -> Result<(), String> {
+    if s.is_empty() || s.len() > 1024 {
+        return Err(format!(
+            "{:?} is not a GOPROXY list (1 to 1024 bytes)",
+            short(s)
+        ));
+    }
+    for entry in s.split([',', '|']) {
+        let local_dir = entry
+            .strip_prefix("file:///")
+            .is_some_and(|path| !path.is_empty() && path.chars().all(|c| c.is_ascii_graphic()));
+        let ok = matches!(entry, "direct" | "off")
+            || local_dir
+            || url_with_scheme(entry, &["https", "http"]);
+        if !ok {
+            return Err(format!(
+                "{:?} in {:?} is not a proxy URL (https://, http://, file://), `direct` or `off`",
+                short(entry),
+                short(s)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What an error message quotes of a user's value: the first 80 characters.
+fn short(s: &str) -> String {
+    match s.char_indices().nth(80) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
 /// Free text that ends up in the image config: printable, one line, bounded.
 pub fn text_value(what: &str, s: &str) -> Result<(), String> {
     if s.len() > 1024 {
@@ -125,6 +160,39 @@ pub fn label(key: &str, value: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn goproxy_lists() {
+        for good in [
+            "https://proxy.golang.org,direct",
+            "http://172.17.0.1:8790/goproxy",
+            "https://a.example/x|https://b.example,off",
+            "off",
+            "direct",
+            "file:///srv/goproxy",
+        ] {
+            assert_eq!(goproxy(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "https://a.example,,direct",
+            "proxy.golang.org",
+            "https://a example",
+            "https://ok.example,$(id)",
+            "ftp://x.example",
+            "https://",
+            "file://relative",
+        ] {
+            let e = goproxy(bad).err().unwrap_or_default();
+            assert!(
+                e.contains("GOPROXY") || e.contains("proxy URL"),
+                "{bad:?}: {e}"
+            );
+        }
+        let long = format!("https://{}", "a".repeat(2000));
+        let e = goproxy(&long).err().unwrap_or_default();
+        assert!(e.len() < 300, "quotes at most a bounded part: {e}");
+    }
 
     #[test]
     fn tailscale_versions() {
