@@ -44,6 +44,17 @@ struct OciPlatform {
     variant: Option<String>,
 }
 
+fn export_platform(p: &Platform) -> ExportPlatform {
+    ExportPlatform {
+        id: p.to_string(),
+        platform: OciPlatform {
+            architecture: p.architecture().to_string(),
+            os: p.os().to_string(),
+            variant: p.variant().map(String::from),
+        },
+    }
+}
+
 /// The gateway result. A single platform (unless the client asked for a
 /// multi-platform result) is one ref with `containerimage.config`; several
 /// are a map keyed by platform with `containerimage.config/<platform>` and
@@ -57,6 +68,15 @@ pub fn assemble(
         if let Some(cfg) = &one.image_config {
             metadata.insert(IMAGE_CONFIG_KEY.to_string(), cfg.clone());
         }
+        // Say which platform the one ref is for: a binary cross-compiled on
+        // the build platform (`--target tailscale`) is still the target's,
+        // and exporters otherwise warn that it does not match the request.
+        metadata.insert(
+            PLATFORMS_KEY.to_string(),
+            serde_json::to_vec(&ExportPlatforms {
+                platforms: vec![export_platform(&one.platform)],
+            })?,
+        );
         return Ok(PbResult {
             result: Some(result::Result::Ref(Ref {
                 id: one.ref_id.clone(),
@@ -80,14 +100,7 @@ pub fn assemble(
                 def: None,
             },
         );
-        platforms.push(ExportPlatform {
-            id: key,
-            platform: OciPlatform {
-                architecture: s.platform.architecture().to_string(),
-                os: s.platform.os().to_string(),
-                variant: s.platform.variant().map(String::from),
-            },
-        });
+        platforms.push(export_platform(&s.platform));
     }
     metadata.insert(
         PLATFORMS_KEY.to_string(),
@@ -204,7 +217,15 @@ mod tests {
             r.metadata.get(IMAGE_CONFIG_KEY).map(Vec::as_slice),
             Some(&b"{}"[..])
         );
-        assert!(!r.metadata.contains_key(PLATFORMS_KEY));
+        let platforms: serde_json::Value =
+            serde_json::from_slice(r.metadata.get(PLATFORMS_KEY).map_or(&[][..], Vec::as_slice))
+                .unwrap_or_default();
+        assert_eq!(
+            platforms,
+            serde_json::json!({"Platforms": [
+                {"ID": "linux/arm64", "Platform": {"architecture": "arm64", "os": "linux"}}
+            ]})
+        );
     }
 
     #[test]
