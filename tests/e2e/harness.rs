@@ -1,0 +1,257 @@
+//! The daemons, the served inputs and buildx calls of the end-to-end tests.
+//! `scripts/test` starts everything and describes it in the environment:
+//!
+//! - `MTTS_E2E_FRONTEND`: the frontend image, in both daemons;
+//! - `MTTS_E2E_DOCKER`, `MTTS_E2E_DOCKER_HOST`, `MTTS_E2E_DOCKER_CONFIG`:
+//!   today's docker (28.5 + buildx 0.29); the same with `MTTS_E2E_OLD_` for
+//!   the oldest supported one (26.1 + buildx 0.13);
+//! - `MTTS_E2E_GIT_URL`, `MTTS_E2E_GOPROXY`, `MTTS_E2E_BUSYBOX_URL` (and
+//!   `MTTS_E2E_OLD_...`): the Tailscale git repository, the module proxy and
+//!   the busybox tarball, served on each daemon's bridge
+//!   (`tests/e2e/fixtures/sources.sh`);
+//! - `MTTS_E2E_TAILSCALE_TREE`, `MTTS_E2E_TAILSCALE_VERSION`: the same
+//!   Tailscale source as a plain directory, and its version.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const WHY: &str = "needs the BuildKit daemons and served sources: run scripts/test";
+
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Where tests leave what they made.
+pub fn out_dir(name: &str) -> PathBuf {
+    let dir = root().join("target/e2e").join(name);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    dir
+}
+
+pub fn env(name: &str) -> String {
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => v,
+        _ => panic!("{name} is not set: {WHY}"),
+    }
+}
+
+pub fn fixture(p: &str) -> PathBuf {
+    root().join("tests/e2e/fixtures").join(p)
+}
+
+/// One docker daemon with its buildx and the inputs served on its bridge.
+pub struct Daemon {
+    pub name: &'static str,
+    docker: String,
+    host: String,
+    config: String,
+    pub git_url: String,
+    pub goproxy: String,
+    pub busybox_url: String,
+}
+
+impl Daemon {
+    fn from_env(name: &'static str, prefix: &str) -> Daemon {
+        let var = |v: &str| env(&format!("{prefix}{v}"));
+        Daemon {
+            name,
+            docker: var("DOCKER"),
+            host: var("DOCKER_HOST"),
+            config: var("DOCKER_CONFIG"),
+            git_url: var("GIT_URL"),
+            goproxy: var("GOPROXY"),
+            busybox_url: var("BUSYBOX_URL"),
+        }
+    }
+
+    /// docker 28.5 + buildx 0.29: today's.
+    pub fn today() -> Daemon {
+        Daemon::from_env("docker 28", "MTTS_E2E_")
+    }
+
+    /// docker 26.1 + buildx 0.13 (BuildKit v0.13): the oldest supported.
+    pub fn oldest() -> Daemon {
+        Daemon::from_env("docker 26", "MTTS_E2E_OLD_")
+    }
+
+    pub fn docker(&self) -> Command {
+        let mut cmd = Command::new(&self.docker);
+        cmd.env("DOCKER_HOST", &self.host)
+            .env("DOCKER_CONFIG", &self.config)
+            .env_remove("DOCKER_CONTEXT")
+            .env_remove("BUILDX_BUILDER");
+        cmd
+    }
+
+    /// The default recipe (the repository's Dockerfile) with the sources
+    /// this daemon can reach: the git server and the busybox tarball.
+    pub fn real_stub(&self, name: &str) -> PathBuf {
+        let recipe = default_recipe()
+            .replace(
+                "repository = \"https://github.com/tailscale/tailscale.git\"",
+                &format!("repository = \"{}\"", self.git_url),
+            )
+            .replacen(
+                "\nsha256 = ",
+                &format!("\nurl = \"{}\"\nsha256 = ", self.busybox_url),
+                1,
+            );
+        assert!(
+            recipe.contains(&self.git_url),
+            "no repository line to replace"
+        );
+        assert!(recipe.contains(&self.busybox_url), "no busybox sha256 line");
+        stub(&format!("{name}.{}", self.name.replace(' ', "")), &recipe)
+    }
+
+    /// `docker buildx build` of the e2e context with the fixture base
+    /// images as named contexts and the module proxy as GOPROXY.
+    pub fn buildx(&self, dockerfile: &Path, extra: &[&str]) -> Build {
+        let mut cmd = self.docker();
+        cmd.args(["buildx", "build", "--progress", "plain"])
+            .arg("-f")
+            .arg(dockerfile);
+        for image in ["golang", "alpine", "xx"] {
+            cmd.arg("--build-context")
+                .arg(format!("{image}=docker-image://mtts-fixture-{image}:e2e"));
+        }
+        cmd.args(["--build-arg", &format!("GOPROXY={}", self.goproxy)])
+            .args(extra)
+            .arg(fixture("context"));
+        let output = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("running {} buildx: {e}", self.name));
+        Build {
+            daemon: self.name,
+            output,
+        }
+    }
+}
+
+/// The repository's own recipe: the root Dockerfile without its
+/// `# syntax=` line.
+pub fn default_recipe() -> String {
+    let text = std::fs::read_to_string(root().join("Dockerfile")).unwrap_or_default();
+    text.lines().skip(1).map(|l| format!("{l}\n")).collect()
+}
+
+/// A stub Dockerfile naming the frontend image under test, with `body` as
+/// the recipe.
+pub fn stub(name: &str, body: &str) -> PathBuf {
+    let path = out_dir("stubs").join(name);
+    let frontend = env("MTTS_E2E_FRONTEND");
+    // Tests run in parallel and share stubs: write aside, then rename, so
+    // no build ever reads a half-written file.
+    let tmp = out_dir("stubs").join(format!("{name}.{:?}.tmp", std::thread::current().id()));
+    std::fs::write(&tmp, format!("# syntax={frontend}\n{body}")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::rename(&tmp, &path).unwrap_or_else(|e| panic!("{e}"));
+    path
+}
+
+/// What a buildx call printed.
+pub struct Build {
+    daemon: &'static str,
+    pub output: Output,
+}
+
+impl Build {
+    pub fn log(&self) -> String {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&self.output.stdout),
+            String::from_utf8_lossy(&self.output.stderr)
+        )
+    }
+
+    /// Fails the test unless the build succeeded; the message names the
+    /// failed step and shows the tail of its log.
+    pub fn assert_ok(&self, what: &str) -> &Self {
+        if !self.output.status.success() {
+            panic!(
+                "{what} failed on {}:\n{}",
+                self.daemon,
+                failure_summary(&self.log())
+            );
+        }
+        self
+    }
+
+    pub fn expect_failure(&self, needles: &[&str]) {
+        let log = self.log();
+        assert!(
+            !self.output.status.success(),
+            "the build should have failed:\n{log}"
+        );
+        for n in needles {
+            assert!(log.contains(n), "{n:?} not in the error output:\n{log}");
+        }
+    }
+}
+
+/// For a failed plain-progress build: each failed step's name and the last
+/// lines of its output, then the last lines of the whole log.
+pub fn failure_summary(log: &str) -> String {
+    let mut out = String::new();
+    let failed: Vec<&str> = log
+        .lines()
+        .filter_map(|l| {
+            let (n, rest) = l.split_once(' ')?;
+            (n.starts_with('#') && rest.starts_with("ERROR")).then_some(n)
+        })
+        .collect();
+    for n in failed {
+        let name = log
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(n)
+                    .and_then(|r| r.strip_prefix(' '))
+                    .filter(|r| r.starts_with('['))
+            })
+            .unwrap_or("(unnamed step)");
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| l.starts_with(&format!("{n} ")))
+            .collect();
+        let tail = &lines[lines.len().saturating_sub(40)..];
+        out.push_str(&format!(
+            "==== failed step {n} {name}; its last lines:\n{}\n",
+            tail.join("\n")
+        ));
+    }
+    let all: Vec<&str> = log.lines().collect();
+    out.push_str(&format!(
+        "==== the build's last lines:\n{}",
+        all[all.len().saturating_sub(25)..].join("\n")
+    ));
+    out
+}
+
+/// Runs a host command and returns its stdout; fails naming it.
+pub fn run(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// Runs a host command and returns (success, stdout + stderr).
+pub fn try_run(cmd: &mut Command) -> (bool, String) {
+    match cmd.output() {
+        Ok(out) => (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        ),
+        Err(e) => (false, format!("running {cmd:?}: {e}")),
+    }
+}
