@@ -1,12 +1,14 @@
 # syntax=ghcr.io/org/mtts-frontend:0.1
 #
 # mikrotik-tailscale: this file is the build recipe. The line above hands the
-# build to mtts-frontend; the rest is TOML (every key optional, the values
-# below are the built-in defaults). Build with:
+# build to mtts-frontend; the rest is TOML (every key optional). This very
+# file is also the frontend's built-in recipe (embedded when the frontend is
+# built), so its values are the defaults, stated nowhere else. Build with:
 #
 #   docker buildx build --platform linux/amd64,linux/arm64,linux/arm/v7 -t mikrotik-tailscale .
 #
-# Build args: TAILSCALE_VERSION, BUSYBOX_VERSION + BUSYBOX_SHA256, OCI_VERSION.
+# Build args: TAILSCALE_VERSION, BUSYBOX_VERSION + BUSYBOX_SHA256, OCI_VERSION,
+# GOPROXY.
 
 # Compress tailscale.combined and busybox with UPX (LZMA).
 upx = true
@@ -20,25 +22,38 @@ verbosity_filter = true
 # Features compiled in; everything else (and anything a future Tailscale
 # adds) is omitted. featuretags adds what these depend on.
 features = [
-  "advertiseexitnode",
-  "advertiseroutes",
-  "useexitnode",
-  "useroutes",
-  "dns",
-  "portmapper",
-  "listenrawdisco",
-  "health",
-  "iptables",
+  "advertiseexitnode", # be an exit node for the tailnet
+  "advertiseroutes",   # advertise the router's LAN subnets
+  "useexitnode",       # send the router's own traffic through an exit node
+  "useroutes",         # accept other nodes' subnet routes
+  "dns",               # MagicDNS resolver and resolv.conf management
+  "portmapper",        # NAT-PMP/PCP/UPnP through an upstream NAT
+  "listenrawdisco",    # raw-socket disco: better NAT traversal
+  "health",            # what `tailscale status` reports
+  "iptables",          # routing and NAT rules on Linux
+  # Without it the local API cannot tell that a request came over its unix
+  # socket, and refuses every CLI call.
   "unixsocketidentity",
+  # Without it `tailscale up` cannot wait for the login: no auth URL shows.
   "ipnbus",
+  # Needed even with a kernel TUN: only netstack answers MagicDNS on
+  # 100.100.100.100; without it DNS dies silently (and the exit-node inject
+  # path panicked). About 0.5 MB.
   "netstack",
-  "gro",
+  "gro",               # generic receive offload on the netstack path
+  # The exit node's DNS-over-HTTPS proxy for its clients; featuretags would
+  # pull it in for advertiseexitnode anyway, listed to say why.
   "peerapiserver",
 ]
 
 [busybox]
+# A bump needs the new tarball's sha256 in the same change (Renovate cannot
+# compute it); until then the download fails its checksum.
+# renovate: datasource=repology depName=alpine_edge/busybox versioning=semver
 version = "1.38.0"
 sha256 = "34f9ea6ff8636f2c9241153b9114eefa9e65674a45318ae1ef95bb5f31c53bb2"
+# {version} is replaced with the version.
+url = "https://busybox.net/downloads/busybox-{version}.tar.bz2"
 
 [images]
 # renovate: datasource=docker depName=golang

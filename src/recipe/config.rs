@@ -11,45 +11,14 @@ use serde::Deserialize;
 use super::validate;
 use crate::llb::ImageRef;
 
-/// Tailscale's feature allowlist, carried over from the original build. Each
-/// name is a `featuretags` feature; everything not listed is omitted.
-pub const DEFAULT_FEATURES: &[&str] = &[
-    "advertiseexitnode", // run as an exit node for the tailnet
-    "advertiseroutes",   // advertise LAN subnets
-    "useexitnode",       // send the router's own traffic through an exit node
-    "useroutes",         // accept other nodes' subnet routes
-    "dns",               // MagicDNS resolver and resolv.conf management
-    "portmapper",        // NAT-PMP/PCP/UPnP to get through upstream NAT
-    "listenrawdisco",    // raw-socket disco: better NAT traversal
-    "health",            // what `tailscale status` reports on
-    "iptables",          // routing and NAT rules on Linux
-    // Without it the local API cannot tell a request came over its unix
-    // socket, and every CLI call is refused.
-    "unixsocketidentity",
-    // Without it `tailscale up` cannot wait for login: no auth URL is shown.
-    "ipnbus",
-    // Counter-intuitive but required with a kernel TUN: only netstack
-    // answers MagicDNS on 100.100.100.100; without it DNS silently dies
-    // (and the exit-node inject path panicked). ~0.5 MB of flash.
-    "netstack",
-    "gro", // generic receive offload on the netstack path
-    // Serves the exit node's DNS-over-HTTPS proxy to its clients. featuretags
-    // would pull it in for advertiseexitnode anyway; listed to say why.
-    "peerapiserver",
-];
+/// The built-in recipe: the repository's own stub Dockerfile, so every
+/// default lives in that one file (where Renovate bumps it) and nowhere in
+/// the code. A user's recipe is laid over it key by key.
+pub const BUILTIN: &str = include_str!("../../Dockerfile");
+const BUILTIN_NAME: &str = "<built-in recipe>";
 
-pub const DEFAULT_TAILSCALE_VERSION: &str = "v1.98.5";
-pub const DEFAULT_TAILSCALE_REPOSITORY: &str = "https://github.com/tailscale/tailscale.git";
-pub const DEFAULT_BUSYBOX_VERSION: &str = "1.38.0";
-pub const DEFAULT_BUSYBOX_SHA256: &str =
-    "34f9ea6ff8636f2c9241153b9114eefa9e65674a45318ae1ef95bb5f31c53bb2";
-pub const DEFAULT_BUSYBOX_URL: &str = "https://busybox.net/downloads/busybox-{version}.tar.bz2";
-pub const DEFAULT_GOLANG_IMAGE: &str =
-    "golang:1.26.5-alpine@sha256:0178a641fbb4858c5f1b48e34bdaabe0350a330a1b1149aabd498d0699ff5fb2";
-pub const DEFAULT_ALPINE_IMAGE: &str =
-    "alpine:3.24.1@sha256:28bd5fe8b56d1bd048e5babf5b10710ebe0bae67db86916198a6eec434943f8b";
-pub const DEFAULT_XX_IMAGE: &str =
-    "tonistiigi/xx:1.9.0@sha256:c64defb9ed5a91eacb37f96ccc3d4cd72521c4bd18d5442905b95e2226b0e707";
+/// Image label keys that are spelled short in the recipe.
+const LABEL_PREFIX: &str = "org.opencontainers.image.";
 
 /// The whole recipe, with defaults filled in and every value checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,7 +28,8 @@ pub struct Recipe {
     pub images: BaseImageRefs,
     /// Compress both binaries with UPX (LZMA). Off makes faster, bigger builds.
     pub upx: bool,
-    /// OCI labels of the final image (`org.opencontainers.image.*` short names).
+    /// Labels of the final image, keys in full
+    /// (`org.opencontainers.image.title`; the recipe may say `title`).
     pub labels: BTreeMap<String, String>,
 }
 
@@ -118,6 +88,35 @@ struct RawRecipe {
     labels: BTreeMap<String, String>,
 }
 
+impl RawRecipe {
+    /// `self` with every key that `over` sets replaced by `over`'s value.
+    fn overlaid(self, over: RawRecipe) -> RawRecipe {
+        RawRecipe {
+            tailscale: RawTailscale {
+                version: over.tailscale.version.or(self.tailscale.version),
+                repository: over.tailscale.repository.or(self.tailscale.repository),
+                features: over.tailscale.features.or(self.tailscale.features),
+                verbosity_filter: over
+                    .tailscale
+                    .verbosity_filter
+                    .or(self.tailscale.verbosity_filter),
+            },
+            busybox: RawBusybox {
+                version: over.busybox.version.or(self.busybox.version),
+                sha256: over.busybox.sha256.or(self.busybox.sha256),
+                url: over.busybox.url.or(self.busybox.url),
+            },
+            images: RawImages {
+                golang: over.images.golang.or(self.images.golang),
+                alpine: over.images.alpine.or(self.images.alpine),
+                xx: over.images.xx.or(self.images.xx),
+            },
+            upx: over.upx.or(self.upx),
+            labels: self.labels.into_iter().chain(over.labels).collect(),
+        }
+    }
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawTailscale {
@@ -145,50 +144,65 @@ struct RawImages {
 
 impl Default for Recipe {
     fn default() -> Self {
-        // The defaults are constants checked by a unit test, so parsing the
-        // empty recipe cannot fail.
-        match Recipe::parse("", "<built-in>") {
+        // The embedded Dockerfile is checked by a unit test, so the empty
+        // recipe over it cannot fail.
+        match Recipe::parse("", BUILTIN_NAME) {
             Ok(r) => r,
-            Err(e) => unreachable!("built-in recipe is invalid: {e}"),
+            Err(e) => unreachable!("the built-in recipe is invalid: {e}"),
         }
     }
 }
 
 impl Recipe {
-    /// Parses the stub Dockerfile `text`; `file` names it in errors.
+    /// Parses the stub Dockerfile `text` over the built-in recipe; `file`
+    /// names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Self, RecipeError> {
-        let raw: RawRecipe = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
-                .unwrap_or(1);
-            RecipeError::Syntax {
-                file: file.to_string(),
-                line,
-                message: e.message().trim().to_string(),
-            }
-        })?;
+        Recipe::parse_over(BUILTIN, text, file)
+    }
+
+    /// Parses `text` over `base` (the built-in recipe, or a copy of it in
+    /// tests): a key `text` sets wins, every other comes from `base`.
+    pub fn parse_over(base: &str, text: &str, file: &str) -> Result<Self, RecipeError> {
+        let base = decode(base, BUILTIN_NAME)?;
+        let user = decode(text, file)?;
         let value_err = |key: &str, message: String| RecipeError::Value {
             file: file.to_string(),
             key: key.to_string(),
             message,
         };
+        // A new busybox version needs its own checksum: the old one can only
+        // fail the download, late and obscurely.
+        if let (Some(v), None) = (&user.busybox.version, &user.busybox.sha256)
+            && base.busybox.version.as_ref() != Some(v)
+        {
+            return Err(value_err(
+                "busybox.version",
+                format!(
+                    "{:?} needs busybox.sha256 too (the sha256 of busybox-{}.tar.bz2)",
+                    short(v),
+                    short(v)
+                ),
+            ));
+        }
+        let labels = merge_labels(&base.labels, &user.labels).map_err(|(k, m)| value_err(&k, m))?;
+        let raw = base.overlaid(user);
+        let missing = |key: &str| value_err(key, "missing from the built-in recipe".to_string());
 
         let version = raw
             .tailscale
             .version
-            .unwrap_or_else(|| DEFAULT_TAILSCALE_VERSION.to_string());
+            .ok_or_else(|| missing("tailscale.version"))?;
         let version =
             validate::tailscale_version(&version).map_err(|m| value_err("tailscale.version", m))?;
         let repository = raw
             .tailscale
             .repository
-            .unwrap_or_else(|| DEFAULT_TAILSCALE_REPOSITORY.to_string());
+            .ok_or_else(|| missing("tailscale.repository"))?;
         validate::git_url(&repository).map_err(|m| value_err("tailscale.repository", m))?;
-        let features = match raw.tailscale.features {
-            Some(f) => f,
-            None => DEFAULT_FEATURES.iter().map(|s| s.to_string()).collect(),
-        };
+        let features = raw
+            .tailscale
+            .features
+            .ok_or_else(|| missing("tailscale.features"))?;
         for f in &features {
             validate::feature_name(f).map_err(|m| value_err("tailscale.features", m))?;
         }
@@ -196,34 +210,27 @@ impl Recipe {
         let bb_version = raw
             .busybox
             .version
-            .unwrap_or_else(|| DEFAULT_BUSYBOX_VERSION.to_string());
+            .ok_or_else(|| missing("busybox.version"))?;
         validate::busybox_version(&bb_version).map_err(|m| value_err("busybox.version", m))?;
         let sha256 = raw
             .busybox
             .sha256
-            .unwrap_or_else(|| DEFAULT_BUSYBOX_SHA256.to_string());
+            .ok_or_else(|| missing("busybox.sha256"))?;
         validate::sha256_hex(&sha256).map_err(|m| value_err("busybox.sha256", m))?;
-        let url = raw
-            .busybox
-            .url
-            .unwrap_or_else(|| DEFAULT_BUSYBOX_URL.to_string());
+        // BuildKit accepts only lowercase hex digests.
+        let sha256 = sha256.to_ascii_lowercase();
+        let url = raw.busybox.url.ok_or_else(|| missing("busybox.url"))?;
         validate::http_url(&url).map_err(|m| value_err("busybox.url", m))?;
 
-        let image = |key: &str, value: Option<String>, default: &str| {
-            let text = value.unwrap_or_else(|| default.to_string());
+        let image = |key: &str, value: Option<String>| {
+            let text = value.ok_or_else(|| missing(key))?;
             ImageRef::parse(&text).map_err(|e| value_err(key, e.to_string()))
         };
         let images = BaseImageRefs {
-            golang: image("images.golang", raw.images.golang, DEFAULT_GOLANG_IMAGE)?,
-            alpine: image("images.alpine", raw.images.alpine, DEFAULT_ALPINE_IMAGE)?,
-            xx: image("images.xx", raw.images.xx, DEFAULT_XX_IMAGE)?,
+            golang: image("images.golang", raw.images.golang)?,
+            alpine: image("images.alpine", raw.images.alpine)?,
+            xx: image("images.xx", raw.images.xx)?,
         };
-
-        let mut labels = default_labels();
-        for (k, v) in raw.labels {
-            validate::label(&k, &v).map_err(|m| value_err(&format!("labels.{k}"), m))?;
-            labels.insert(k, v);
-        }
 
         Ok(Recipe {
             tailscale: TailscaleConfig {
@@ -242,22 +249,88 @@ impl Recipe {
             labels,
         })
     }
+
+    /// The image version label the recipe sets, if any.
+    pub fn version_label(&self) -> Option<&str> {
+        self.labels
+            .get(&format!("{LABEL_PREFIX}version"))
+            .map(String::as_str)
+    }
 }
 
-/// Short label names map to `org.opencontainers.image.<name>`.
-fn default_labels() -> BTreeMap<String, String> {
-    BTreeMap::from([
-        ("title".to_string(), "mikrotik-tailscale".to_string()),
-        (
-            "description".to_string(),
-            "Minimal Tailscale image for MikroTik RouterOS Container".to_string(),
-        ),
-        (
-            "source".to_string(),
-            "https://github.com/Lumpiasty/mikrotik-tailscale".to_string(),
-        ),
-    ])
+/// Decodes one recipe text strictly; errors carry the line.
+fn decode(text: &str, file: &str) -> Result<RawRecipe, RecipeError> {
+    toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+            .unwrap_or(1);
+        let mut message = toml_message(e.message());
+        // "duplicate key" alone does not say which.
+        if let Some(span) = e.span()
+            && message == "duplicate key"
+            && let Some(key) = text.get(span)
+        {
+            message = format!("duplicate key `{}`", short(key.trim()));
+        }
+        RecipeError::Syntax {
+            file: file.to_string(),
+            line,
+            message,
+        }
+    })
 }
+
+/// TOML's messages name our internal types ("invalid type: string, expected
+/// struct RawTailscale"); say what the recipe expects instead.
+fn toml_message(message: &str) -> String {
+    let message = message.trim();
+    let mut out = message.to_string();
+    for (internal, public) in [
+        ("struct RawRecipe", "a table"),
+        ("struct RawTailscale", "the [tailscale] table"),
+        ("struct RawBusybox", "the [busybox] table"),
+        ("struct RawImages", "the [images] table"),
+    ] {
+        out = out.replace(internal, public);
+    }
+    out
+}
+
+/// The recipe's labels with full keys, the user's over the built-in ones.
+/// `title` and `org.opencontainers.image.title` are one label: a recipe that
+/// spells it both ways is refused, naming both.
+fn merge_labels(
+    base: &BTreeMap<String, String>,
+    user: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, (String, String)> {
+    let full = |k: &str| {
+        if k.contains('.') {
+            k.to_string()
+        } else {
+            format!("{LABEL_PREFIX}{k}")
+        }
+    };
+    let mut out = BTreeMap::new();
+    for (k, v) in base {
+        out.insert(full(k), v.clone());
+    }
+    let mut spelled: BTreeMap<String, &str> = BTreeMap::new();
+    for (k, v) in user {
+        validate::label(k, v).map_err(|m| (format!("labels.{}", short(k)), m))?;
+        let key = full(k);
+        if let Some(other) = spelled.insert(key.clone(), k) {
+            return Err((
+                format!("labels.{k}"),
+                format!("labels.{other:?} and labels.{k:?} are the same label ({key}): keep one"),
+            ));
+        }
+        out.insert(key, v.clone());
+    }
+    Ok(out)
+}
+
+use validate::short;
 
 #[cfg(test)]
 mod tests {
@@ -307,8 +380,13 @@ title = "my-ts"
             r.images.golang.to_string(),
             "docker.io/library/golang:1.27-alpine"
         );
-        assert_eq!(r.labels.get("title").map(String::as_str), Some("my-ts"));
-        assert!(r.labels.contains_key("source"));
+        assert_eq!(
+            r.labels
+                .get("org.opencontainers.image.title")
+                .map(String::as_str),
+            Some("my-ts")
+        );
+        assert!(r.labels.contains_key("org.opencontainers.image.source"));
     }
 
     #[test]
@@ -343,5 +421,119 @@ title = "my-ts"
     fn type_errors_have_a_line() {
         let e = parse("\nupx = \"yes\"\n").unwrap_err().to_string();
         assert!(e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn messages_name_the_recipe_not_our_types() {
+        let e = parse("tailscale = \"v1\"\n").unwrap_err().to_string();
+        assert!(!e.contains("Raw"), "{e}");
+        assert!(e.contains("[tailscale]"), "{e}");
+        let e = parse("[busybox]\nversion = \"1.1.1\"\nversion = \"1.1.2\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3") && e.contains("version"), "{e}");
+    }
+
+    #[test]
+    fn the_builtin_recipe_is_the_repository_dockerfile() {
+        let r = Recipe::default();
+        for (key, value) in [
+            ("version", r.tailscale.version.as_str()),
+            ("sha256", r.busybox.sha256.as_str()),
+            ("url", r.busybox.url.as_str()),
+        ] {
+            assert!(
+                BUILTIN.contains(&format!("{key} = \"{value}\"")),
+                "{key} = {value:?} is not what the Dockerfile says"
+            );
+        }
+        let digest = r.images.golang.digest().unwrap_or_default();
+        assert!(BUILTIN.contains(digest), "{digest}");
+    }
+
+    /// What Renovate does: edit only the pins of the Dockerfile. The
+    /// built-in recipe follows with no change to the code.
+    #[test]
+    fn edited_pins_in_the_dockerfile_are_the_new_defaults() {
+        let bumped = BUILTIN
+            .replace("version = \"v1.98.5\"", "version = \"v1.98.6\"")
+            .replace(
+                "golang = \"golang:1.26.5-alpine@sha256:0178a641fbb4858c5f1b48e34bdaabe0350a330a1b1149aabd498d0699ff5fb2\"",
+                &format!("golang = \"golang:1.26.6-alpine@sha256:{}\"", "1".repeat(64)),
+            )
+            .replace("version = \"1.38.0\"", "version = \"1.38.1\"")
+            .replace(
+                "34f9ea6ff8636f2c9241153b9114eefa9e65674a45318ae1ef95bb5f31c53bb2",
+                &"2".repeat(64),
+            );
+        assert_ne!(bumped, BUILTIN, "the pins moved in the Dockerfile");
+        let r = Recipe::parse_over(&bumped, "# syntax=x\n", "Dockerfile")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.tailscale.version, "v1.98.6");
+        assert_eq!(r.busybox.version, "1.38.1");
+        assert_eq!(r.busybox.sha256, "2".repeat(64));
+        assert_eq!(r.images.golang.tag(), Some("1.26.6-alpine"));
+    }
+
+    #[test]
+    fn a_user_key_overrides_only_itself() {
+        let r = parse("[tailscale]\nverbosity_filter = false\n").unwrap_or_else(|e| panic!("{e}"));
+        let d = Recipe::default();
+        assert!(!r.tailscale.verbosity_filter);
+        assert_eq!(r.tailscale.features, d.tailscale.features);
+        assert_eq!(r.busybox, d.busybox);
+    }
+
+    #[test]
+    fn labels_in_full_or_short_are_one_label() {
+        let r = parse("[labels]\n\"org.opencontainers.image.title\" = \"mine\"\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            r.labels
+                .get("org.opencontainers.image.title")
+                .map(String::as_str),
+            Some("mine"),
+            "the user's full spelling wins over the built-in short one"
+        );
+        assert!(!r.labels.contains_key("title"));
+        let e = parse("[labels]\ntitle = \"a\"\n\"org.opencontainers.image.title\" = \"b\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("\"title\"") && e.contains("org.opencontainers.image.title"),
+            "{e}"
+        );
+        let r = parse("[labels]\nversion = \"1.0\"\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.version_label(), Some("1.0"));
+    }
+
+    #[test]
+    fn busybox_pins_behave_like_the_build_arguments() {
+        let e = parse("[busybox]\nversion = \"1.37.0\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("busybox.version") && e.contains("busybox.sha256"),
+            "{e}"
+        );
+        // The built-in version needs no checksum again.
+        assert!(parse("[busybox]\nversion = \"1.38.0\"\n").is_ok());
+        let upper = "34F9EA6FF8636F2C9241153B9114EEFA9E65674A45318AE1EF95BB5F31C53BB2";
+        let r =
+            parse(&format!("[busybox]\nsha256 = \"{upper}\"\n")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.busybox.sha256, upper.to_ascii_lowercase());
+    }
+
+    #[test]
+    fn long_values_are_quoted_short() {
+        let huge = "x".repeat(50_000);
+        let e = parse(&format!("[tailscale]\nversion = \"{huge}\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.len() < 400, "{} bytes", e.len());
+        let e = parse(&format!("[labels]\n\"{huge}\" = \"v\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.len() < 400, "{} bytes", e.len());
     }
 }

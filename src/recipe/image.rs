@@ -79,18 +79,11 @@ pub(super) fn assemble(
     .state()
 }
 
-/// Labels of the final image: the recipe's (short names become
-/// `org.opencontainers.image.<name>`), the version, then `--label` values.
+/// Labels of the final image: the recipe's, the version (`OCI_VERSION`, or
+/// the recipe's own version label: the two never both, see `BuildArgs`),
+/// then `--label` values.
 pub(super) fn labels(ctx: &Ctx) -> BTreeMap<String, String> {
-    let mut labels = BTreeMap::new();
-    for (k, v) in &ctx.recipe().labels {
-        let key = if k.contains('.') {
-            k.clone()
-        } else {
-            format!("org.opencontainers.image.{k}")
-        };
-        labels.insert(key, v.clone());
-    }
+    let mut labels = ctx.recipe().labels.clone();
     labels.insert(
         "org.opencontainers.image.version".to_string(),
         ctx.req.args.oci_version.clone(),

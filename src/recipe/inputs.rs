@@ -193,10 +193,20 @@ impl BuildArgs {
                 (version, sha)
             }
         };
-        let oci_version = args
-            .get("OCI_VERSION")
-            .cloned()
-            .unwrap_or_else(|| "dev".to_string());
+        let oci_version = match (args.get("OCI_VERSION"), recipe.version_label()) {
+            (Some(_), Some(label)) => {
+                return Err(err(
+                    "OCI_VERSION",
+                    format!(
+                        "the recipe's labels.version ({:?}) already sets the image version: drop one of the two",
+                        validate::short(label)
+                    ),
+                ));
+            }
+            (Some(v), None) => v.clone(),
+            (None, Some(label)) => label.to_string(),
+            (None, None) => "dev".to_string(),
+        };
         if oci_version.is_empty() {
             return Err(err("OCI_VERSION", "must not be empty".to_string()));
         }

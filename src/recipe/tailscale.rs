@@ -93,6 +93,9 @@ pub(super) fn source(
         .op(
             golang
                 .run(["/bin/sh", "-euc", APPLY_PATCHES, "apply-patches"])
+                .env("MTTS_PATCHES", "/context/patches")
+                .env("MTTS_SRC", SRC)
+                .env("MTTS_VERBOSITY_FILTER", t.verbosity_filter.to_string())
                 .mount(SRC, Mount::writable(&filtered))
                 .mount_ro("/context", context)
                 .network(NetMode::None),

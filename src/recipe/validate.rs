@@ -28,7 +28,8 @@ pub fn tailscale_version(s: &str) -> Result<String, String> {
         Ok(format!("v{bare}"))
     } else {
         Err(format!(
-            "{s:?} is not a Tailscale release version like v1.98.5"
+            "{:?} is not a Tailscale release version like v1.98.5",
+            short(s)
         ))
     }
 }
@@ -38,7 +39,10 @@ pub fn busybox_version(s: &str) -> Result<(), String> {
     if is_dotted_numbers(s, 3) {
         Ok(())
     } else {
-        Err(format!("{s:?} is not a busybox version like 1.38.0"))
+        Err(format!(
+            "{:?} is not a busybox version like 1.38.0",
+            short(s)
+        ))
     }
 }
 
@@ -47,7 +51,7 @@ pub fn sha256_hex(s: &str) -> Result<(), String> {
     if s.len() == 64 && s.chars().all(|c| c.is_ascii_hexdigit()) {
         Ok(())
     } else {
-        Err(format!("{s:?} is not a sha256 (64 hex digits)"))
+        Err(format!("{:?} is not a sha256 (64 hex digits)", short(s)))
     }
 }
 
@@ -61,7 +65,8 @@ pub fn feature_name(s: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "{s:?} is not a Tailscale feature name (lowercase letters and digits, as `featuretags --list` prints them)"
+            "{:?} is not a Tailscale feature name (lowercase letters and digits, as `featuretags --list` prints them)",
+            short(s)
         ))
     }
 }
@@ -78,21 +83,127 @@ fn url_with_scheme(s: &str, schemes: &[&str]) -> bool {
     })
 }
 
+/// A git remote: `https://`, `http://`, `ssh://` or `git://`, a host that is
+/// a name or an IP literal, a path, and nothing git would read as more: no
+/// `#fragment` (the ref comes from `tailscale.version`), no `?query`, no
+/// password (it would be kept in the build graph and shown in progress).
+/// Messages never repeat a password.
 pub fn git_url(s: &str) -> Result<(), String> {
-    if url_with_scheme(s, &["https", "http", "ssh", "git"]) {
-        Ok(())
-    } else {
+    let bad = |why: &str| {
         Err(format!(
-            "{s:?} is not a git URL (https://, ssh:// or git://)"
+            "{:?} is not a usable git URL: {why}",
+            short(&redact(s))
         ))
+    };
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return bad("it needs a scheme (https://, ssh:// or git://)");
+    };
+    if !matches!(scheme, "https" | "http" | "ssh" | "git") {
+        return bad("the scheme must be https, http, ssh or git");
     }
+    if !s.chars().all(|c| c.is_ascii_graphic()) {
+        return bad("it may hold only printable ASCII without spaces");
+    }
+    if s.contains('#') {
+        return bad("drop the #fragment: the ref is tailscale.version");
+    }
+    if s.contains('?') {
+        return bad("drop the ?query");
+    }
+    let (authority, path) = match rest.split_once('/') {
+        Some((a, p)) => (a, p),
+        None => (rest, ""),
+    };
+    let host_port = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            if userinfo.contains(':') {
+                return bad(
+                    "it holds a password; use a URL without credentials, or a named context --build-context tailscale=...",
+                );
+            }
+            host
+        }
+        None => authority,
+    };
+    host_and_port(host_port)
+        .map_err(|why| format!("{:?} is not a usable git URL: {why}", short(&redact(s))))?;
+    if path.trim_matches('/').is_empty() {
+        return bad("it names no repository path");
+    }
+    Ok(())
+}
+
+/// `s` with the password of a `user:password@` part replaced by `***`.
+pub fn redact(s: &str) -> String {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return s.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{}", &rest[authority_end..])
+        }
+        _ => s.to_string(),
+    }
+}
+
+/// A host name, an IPv4 address or a bracketed IPv6 literal, with an
+/// optional port.
+fn host_and_port(s: &str) -> Result<(), String> {
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let Some((v6, after)) = rest.split_once(']') else {
+            return Err("an IPv6 host needs its closing ']'".to_string());
+        };
+        if v6.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(format!("[{v6}] is not an IPv6 address"));
+        }
+        match after {
+            "" => ("", None),
+            p => match p.strip_prefix(':') {
+                Some(port) => ("", Some(port)),
+                None => return Err("only a :port may follow an IPv6 host".to_string()),
+            },
+        }
+    } else {
+        match s.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (s, None),
+        }
+    };
+    if let Some(port) = port
+        && !port.parse::<u16>().is_ok_and(|p| p > 0)
+    {
+        return Err(format!("port {port:?} is not a number from 1 to 65535"));
+    }
+    if s.starts_with('[') {
+        return Ok(());
+    }
+    if host.is_empty() {
+        return Err("it names no host".to_string());
+    }
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if host.len() > 253 || !host.split('.').all(label_ok) {
+        return Err(format!(
+            "host {:?} is not a host name (letters, digits and '-' between dots, never at a label's start or end)",
+            short(host)
+        ));
+    }
+    Ok(())
 }
 
 pub fn http_url(s: &str) -> Result<(), String> {
     if url_with_scheme(s, &["https", "http"]) {
         Ok(())
     } else {
-        Err(format!("{s:?} is not an http(s) URL"))
+        Err(format!("{:?} is not an http(s) URL", short(s)))
     }
 }
 
@@ -124,7 +235,7 @@ pub fn goproxy(s: &str) -> Result<(), String> {
 }
 
 /// What an error message quotes of a user's value: the first 80 characters.
-fn short(s: &str) -> String {
+pub fn short(s: &str) -> String {
     match s.char_indices().nth(80) {
         Some((i, _)) => format!("{}...", &s[..i]),
         None => s.to_string(),
@@ -137,7 +248,7 @@ pub fn text_value(what: &str, s: &str) -> Result<(), String> {
         return Err(format!("{what} is longer than 1024 bytes"));
     }
     if s.chars().any(|c| c.is_control()) {
-        return Err(format!("{what} {s:?} contains control characters"));
+        return Err(format!("{what} {:?} contains control characters", short(s)));
     }
     Ok(())
 }
@@ -151,7 +262,8 @@ pub fn label(key: &str, value: &str) -> Result<(), String> {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/'));
     if !key_ok {
         return Err(format!(
-            "label key {key:?} must be letters, digits, '.', '-', '_' or '/'"
+            "label key {:?} must be letters, digits, '.', '-', '_' or '/' (at most 256)",
+            short(key)
         ));
     }
     text_value(&format!("label {key}"), value)
@@ -160,6 +272,43 @@ pub fn label(key: &str, value: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn git_urls() {
+        for good in [
+            "https://github.com/tailscale/tailscale.git",
+            "git://172.17.0.1/tailscale.git",
+            "ssh://git@example.com:2222/x/y.git",
+            "http://[::1]:8080/repo",
+            "https://git.example.com/a",
+        ] {
+            assert_eq!(git_url(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("https://github.com/t/t.git#v1.2.3", "#fragment"),
+            ("https://github.com/t/t.git?ref=x", "query"),
+            ("https://-oProxyCommand=x/repo", "host"),
+            ("ssh://-x.example/repo", "host"),
+            ("https://example.com:0/r", "port"),
+            ("https://example.com:99999/r", "port"),
+            ("https://[::1/r", "']'"),
+            ("https://example.com", "no repository"),
+            ("https://exa mple.com/r", "printable"),
+            ("ftp://example.com/r", "scheme"),
+            ("github.com/t/t", "scheme"),
+        ] {
+            let e = git_url(bad).err().unwrap_or_default();
+            assert!(e.contains(why), "{bad:?}: {e}");
+        }
+        let e = git_url("https://me:s3cret@example.com/r.git")
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("password") && !e.contains("s3cret"), "{e}");
+        assert_eq!(
+            redact("https://me:s3cret@example.com/r"),
+            "https://me:***@example.com/r"
+        );
+    }
 
     #[test]
     fn goproxy_lists() {

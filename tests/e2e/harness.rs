@@ -91,16 +91,18 @@ impl Daemon {
                 "repository = \"https://github.com/tailscale/tailscale.git\"",
                 &format!("repository = \"{}\"", self.git_url),
             )
-            .replacen(
-                "\nsha256 = ",
-                &format!("\nurl = \"{}\"\nsha256 = ", self.busybox_url),
-                1,
+            .replace(
+                "url = \"https://busybox.net/downloads/busybox-{version}.tar.bz2\"",
+                &format!("url = \"{}\"", self.busybox_url),
             );
         assert!(
             recipe.contains(&self.git_url),
             "no repository line to replace"
         );
-        assert!(recipe.contains(&self.busybox_url), "no busybox sha256 line");
+        assert!(
+            recipe.contains(&self.busybox_url),
+            "no busybox url line to replace"
+        );
         stub(&format!("{name}.{}", self.name.replace(' ', "")), &recipe)
     }
 

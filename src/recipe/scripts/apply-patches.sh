@@ -1,28 +1,56 @@
-# Overlay the build context's patches/ onto the Tailscale tree in /src.
-# Fixed text: nothing from the user is spliced in; paths come from the
-# read-only context mounted at /context.
+# Lay the build context's patches/ over the Tailscale tree. Fixed text:
+# nothing from the user is spliced in; paths come from the environment:
+#   MTTS_PATCHES   the read-only patches/ directory of the build context
+#   MTTS_SRC       the Tailscale tree to change
+#   MTTS_VERBOSITY_FILTER  "true" or "false", the recipe's verbosity_filter
+# Rules (README, "Recipe"):
 #   patches/*.go            -> cmd/tailscaled/ (the package of the binary)
 #   patches/<dir>/.../file  -> <dir>/.../file (mirrors the tree)
-#   patches/*.diff|*.patch  -> applied with patch -p1, in name order
-dir=/context/patches
+#   patches/*.diff|*.patch  -> applied with patch -p1, all in one name order,
+#                              after the overlays; a file a diff deletes is
+#                              removed; git renames, copies and binary diffs
+#                              are refused, naming the file
+dir=$MTTS_PATCHES
+filter=stderr_verbosity_filter.go
 if [ ! -d "$dir" ]; then
 	echo "no patches/ in the build context: nothing to apply"
 	exit 0
 fi
-cd /src || exit 1
+if [ "$MTTS_VERBOSITY_FILTER" = false ] && [ -e "$dir/$filter" ]; then
+	echo "error: the recipe says tailscale.verbosity_filter = false, but the build context's patches/$filter adds the filter: delete that file or drop the setting" >&2
+	exit 1
+fi
+cd -- "$MTTS_SRC" || exit 1
 for f in "$dir"/*.go; do
 	[ -f "$f" ] || continue
 	echo "overlay ${f#"$dir"/} -> cmd/tailscaled/"
-	cp "$f" cmd/tailscaled/
+	cp -- "$f" "./cmd/tailscaled/${f##*/}"
 done
-(cd "$dir" && find . -mindepth 2 -type f | sort) | while IFS= read -r rel; do
+(cd -- "$dir" && find . -mindepth 2 -type f | LC_ALL=C sort) | while IFS= read -r rel; do
 	rel=${rel#./}
 	echo "overlay $rel"
-	mkdir -p "$(dirname "$rel")"
-	cp "$dir/$rel" "$rel"
+	mkdir -p -- "./$(dirname -- "$rel")"
+	cp -- "$dir/$rel" "./$rel"
 done
-for p in "$dir"/*.diff "$dir"/*.patch; do
-	[ -f "$p" ] || continue
-	echo "apply ${p#"$dir"/}"
-	patch -p1 -i "$p"
-done
+(cd -- "$dir" && find . -maxdepth 1 -type f \( -name '*.diff' -o -name '*.patch' \) | LC_ALL=C sort) |
+	while IFS= read -r p; do
+		p=${p#./}
+		if grep -qE '^(rename from|rename to|copy from|copy to) |^GIT binary patch' "$dir/$p"; then
+			echo "error: patches/$p: git renames, copies and binary diffs are not supported; write the new file into patches/ and delete the old one in a diff" >&2
+			exit 1
+		fi
+		echo "apply $p"
+		patch -p1 -i "$dir/$p" </dev/null || {
+			echo "error: patches/$p does not apply to this Tailscale tree" >&2
+			exit 1
+		}
+		# A diff to /dev/null deletes its file; patch tools differ in whether
+		# they leave it empty.
+		awk '/^--- / { from = $2 } /^\+\+\+ \/dev\/null/ { sub(/^a\//, "", from); print from }' "$dir/$p" |
+			while IFS= read -r gone; do
+				if [ -f "./$gone" ] && [ ! -s "./$gone" ]; then
+					echo "delete $gone"
+					rm -f -- "./$gone"
+				fi
+			done
+	done

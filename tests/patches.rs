@@ -1,0 +1,205 @@
+//! The embedded `apply-patches` script, run as the recipe runs it (`sh -euc`,
+//! the paths in the environment) on scratch trees: name order across
+//! `.diff` and `.patch`, deletions, refused renames, hostile directory
+//! names, and the verbosity-filter rule. Each case runs with the system's
+//! GNU patch and, where a busybox is installed (`scripts/test` installs
+//! Debian's busybox-static), with busybox's patch, which the golang:alpine
+//! image has.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const SCRIPT: &str = include_str!("../src/recipe/scripts/apply-patches.sh");
+
+/// Which `patch` runs the script: the system's, or busybox's applet.
+#[derive(Clone, Copy, Debug)]
+enum PatchTool {
+    System,
+    Busybox,
+}
+
+fn busybox() -> Option<PathBuf> {
+    ["/bin/busybox", "/usr/bin/busybox"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+fn tools() -> Vec<PatchTool> {
+    let mut tools = vec![PatchTool::System];
+    if busybox().is_some() {
+        tools.push(PatchTool::Busybox);
+    } else {
+        eprintln!("no busybox here: only the system's patch is tried");
+    }
+    tools
+}
+
+struct Trees {
+    root: PathBuf,
+    tool: PatchTool,
+}
+
+impl Trees {
+    fn new(name: &str, tool: PatchTool) -> Trees {
+        let root = std::env::temp_dir().join(format!(
+            "mtts-patches-{}-{name}-{tool:?}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("src/cmd/tailscaled")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(root.join("patches")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(root.join("bin")).unwrap_or_else(|e| panic!("{e}"));
+        if let (PatchTool::Busybox, Some(bb)) = (tool, busybox()) {
+            std::os::unix::fs::symlink(bb, root.join("bin/patch"))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        Trees { root, tool }
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let path = self.root.join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
+        }
+        std::fs::write(path, text).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    fn read(&self, rel: &str) -> Option<String> {
+        std::fs::read_to_string(self.root.join(rel)).ok()
+    }
+
+    /// Runs the script; (success, output).
+    fn apply(&self, verbosity_filter: bool) -> (bool, String) {
+        let path = format!(
+            "{}:{}",
+            self.root.join("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let out = Command::new("sh")
+            .args(["-euc", SCRIPT, "apply-patches"])
+            .env("PATH", path)
+            .env("MTTS_PATCHES", self.root.join("patches"))
+            .env("MTTS_SRC", self.root.join("src"))
+            .env("MTTS_VERBOSITY_FILTER", verbosity_filter.to_string())
+            .output()
+            .unwrap_or_else(|e| panic!("sh: {e}"));
+        (
+            out.status.success(),
+            format!(
+                "[{:?} patch] {}{}",
+                self.tool,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    }
+}
+
+impl Drop for Trees {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// A one-line change of `file` from `from` to `to`.
+fn diff(file: &str, from: &str, to: &str) -> String {
+    format!("--- a/{file}\n+++ b/{file}\n@@ -1 +1 @@\n-{from}\n+{to}\n")
+}
+
+#[test]
+fn diffs_and_patches_apply_in_one_name_order() {
+    for tool in tools() {
+        let t = Trees::new("order", tool);
+        t.write("src/VERSION", "1\n");
+        // Each needs the one before it in name order, whatever its suffix.
+        t.write("patches/10-one.patch", &diff("VERSION", "1", "2"));
+        t.write("patches/20-two.diff", &diff("VERSION", "2", "3"));
+        t.write("patches/30-three.patch", &diff("VERSION", "3", "4"));
+        let (ok, log) = t.apply(true);
+        assert!(ok, "{log}");
+        assert_eq!(t.read("src/VERSION").as_deref(), Some("4\n"), "{log}");
+    }
+}
+
+#[test]
+fn a_diff_to_dev_null_deletes_the_file() {
+    for tool in tools() {
+        let t = Trees::new("delete", tool);
+        t.write("src/doomed.txt", "bye\n");
+        t.write(
+            "patches/01-delete.diff",
+            "diff --git a/doomed.txt b/doomed.txt\ndeleted file mode 100644\n--- a/doomed.txt\n+++ /dev/null\n@@ -1 +0,0 @@\n-bye\n",
+        );
+        let (ok, log) = t.apply(true);
+        assert!(ok, "{log}");
+        assert!(!t.root.join("src/doomed.txt").exists(), "{log}");
+    }
+}
+
+#[test]
+fn git_renames_are_refused_naming_the_file() {
+    for tool in tools() {
+        let t = Trees::new("rename", tool);
+        t.write("src/old.go", "package main\n");
+        t.write(
+            "patches/02-move.diff",
+            "diff --git a/old.go b/new.go\nsimilarity index 100%\nrename from old.go\nrename to new.go\n",
+        );
+        let (ok, log) = t.apply(true);
+        assert!(!ok, "{log}");
+        assert!(
+            log.contains("patches/02-move.diff") && log.contains("rename"),
+            "{log}"
+        );
+    }
+}
+
+#[test]
+fn hostile_names_stay_paths() {
+    for tool in tools() {
+        let t = Trees::new("names", tool);
+        t.write("patches/-rf/x.go", "package x\n");
+        t.write("patches/--help.go", "package main\n");
+        let (ok, log) = t.apply(true);
+        assert!(ok, "{log}");
+        assert_eq!(t.read("src/-rf/x.go").as_deref(), Some("package x\n"));
+        assert_eq!(
+            t.read("src/cmd/tailscaled/--help.go").as_deref(),
+            Some("package main\n")
+        );
+    }
+}
+
+#[test]
+fn a_filter_file_contradicting_the_recipe_fails() {
+    for tool in tools() {
+        let t = Trees::new("filter", tool);
+        t.write("patches/stderr_verbosity_filter.go", "package main\n");
+        let (ok, log) = t.apply(false);
+        assert!(!ok, "{log}");
+        assert!(
+            log.contains("verbosity_filter = false")
+                && log.contains("patches/stderr_verbosity_filter.go"),
+            "{log}"
+        );
+        // With the filter on, the context's copy replaces the built-in one.
+        let (ok, log) = t.apply(true);
+        assert!(ok, "{log}");
+        assert_eq!(
+            t.read("src/cmd/tailscaled/stderr_verbosity_filter.go")
+                .as_deref(),
+            Some("package main\n")
+        );
+    }
+}
+
+#[test]
+fn no_patches_directory_is_fine() {
+    for tool in tools() {
+        let t = Trees::new("none", tool);
+        let _ = std::fs::remove_dir_all(t.root.join("patches"));
+        let (ok, log) = t.apply(false);
+        assert!(ok && log.contains("nothing to apply"), "{log}");
+    }
+}
