@@ -102,6 +102,18 @@ impl Vertex {
     }
 }
 
+/// `text` with control characters escaped, so a name or identifier from a
+/// forwarded definition cannot break the one-line-per-vertex layout.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped = c.is_control().then(|| c.escape_default());
+            let plain = (!c.is_control()).then_some(c);
+            escaped.into_iter().flatten().chain(plain)
+        })
+        .collect()
+}
+
 /// A whole decoded definition.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Graph {
@@ -189,9 +201,40 @@ impl Graph {
                 "{short}  {:<6} {:<13} {}",
                 v.kind(),
                 platform,
-                v.describe()
+                one_line(&v.describe())
             );
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_keeps_one_line_per_vertex() {
+        assert_eq!(one_line("go build ./..."), "go build ./...");
+        assert_eq!(one_line("a\nb\r\tc\0é"), "a\\nb\\r\\tc\\u{0}é");
+        let source = pb::Op {
+            op: Some(pb::op::Op::Source(pb::SourceOp {
+                identifier: "docker-image://x\nfake line".into(),
+                attrs: Default::default(),
+            })),
+            ..Default::default()
+        };
+        let vertex = Vertex {
+            digest: digest_of(&source.encode_to_vec()),
+            op: source,
+            metadata: pb::OpMetadata::default(),
+        };
+        let graph = Graph {
+            head: pb::Input {
+                digest: vertex.digest.clone(),
+                index: 0,
+            },
+            vertices: vec![vertex],
+        };
+        assert_eq!(graph.to_text().lines().count(), 1);
     }
 }

@@ -40,28 +40,73 @@ pub struct ImageRef {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid image reference {input:?}: {reason}")]
+#[error("invalid image reference {}: {reason}", quoted(.input))]
 pub struct ImageRefError {
     pub input: String,
     pub reason: String,
 }
 
+/// The longest repository name (domain and path) a reference may have, as
+/// in the distribution spec.
+const MAX_NAME_LEN: usize = 255;
+/// The longest tag.
+const MAX_TAG_LEN: usize = 128;
+/// How much of a user's text an error message repeats.
+const MAX_QUOTED: usize = 80;
+
+/// `text` for an error message: escaped, and cut after [`MAX_QUOTED`]
+/// characters so a huge input cannot flood a log.
+fn quoted(text: &str) -> String {
+    match text.char_indices().nth(MAX_QUOTED) {
+        None => format!("{text:?}"),
+        Some((cut, _)) => format!(
+            "{:?}... ({} characters)",
+            &text[..cut],
+            text.chars().count()
+        ),
+    }
+}
+
 impl ImageRef {
+    /// Parses `[domain/]path[:tag][@digest]` with the grammar of the
+    /// distribution spec (`github.com/distribution/reference`) and normalises
+    /// it as Docker does: a first component is a registry only if it holds a
+    /// `.` or `:` or is `localhost`; otherwise the image is on `docker.io`,
+    /// under `library/` when the path is a single component.
     pub fn parse(input: &str) -> Result<Self, ImageRefError> {
-        let err = |reason: &str| ImageRefError {
+        let err = |reason: String| ImageRefError {
             input: input.to_string(),
-            reason: reason.to_string(),
+            reason,
         };
-        let s = input.trim();
-        if s.is_empty() {
-            return Err(err("empty reference"));
+        if input.is_empty() {
+            return Err(err("empty reference".into()));
         }
-        let (rest, digest) = match s.split_once('@') {
+        // Nothing outside the grammar's alphabet, so control characters,
+        // spaces and shell syntax never reach an op identifier or a log line.
+        if let Some((at, c)) = input.chars().enumerate().find(|(_, c)| {
+            !(c.is_ascii_alphanumeric()
+                || matches!(c, '.' | '_' | '-' | '/' | ':' | '@' | '[' | ']'))
+        }) {
+            return Err(err(format!(
+                "character {c:?} at position {} is not allowed (only letters, digits and . _ - / : @ [ ])",
+                at + 1
+            )));
+        }
+        if input.len() == 64
+            && input
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
+            return Err(err(
+                "a bare 64-digit hex string is an image ID, not a reference".into(),
+            ));
+        }
+        let (rest, digest) = match input.split_once('@') {
             Some((rest, digest)) => {
-                validate_digest(digest).map_err(|reason| err(&reason))?;
+                validate_digest(digest).map_err(err)?;
                 (rest, Some(digest.to_string()))
             }
-            None => (s, None),
+            None => (input, None),
         };
         // A ':' after the last '/' separates the tag (one before it is a port).
         let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
@@ -73,47 +118,40 @@ impl ImageRef {
             None => (rest, None),
         };
         if let Some(tag) = &tag {
-            let ok = !tag.is_empty()
-                && tag.len() <= 128
-                && tag
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-                && !tag.starts_with(['.', '-']);
-            if !ok {
-                return Err(err("the tag must be 1-128 of [A-Za-z0-9_.-]"));
-            }
+            validate_tag(tag).map_err(err)?;
         }
         if name.is_empty() {
-            return Err(err("missing repository name"));
+            return Err(err("missing repository name".into()));
         }
         let mut components: Vec<&str> = name.split('/').collect();
+        let first = components.first().copied().unwrap_or_default();
         let has_domain = components.len() > 1
-            && (components[0].contains(['.', ':']) || components[0] == "localhost");
+            && (first.contains(['.', ':']) || first == "localhost" || first.starts_with('['));
         let domain = if has_domain {
-            components.remove(0).to_string()
+            validate_domain(first).map_err(err)?;
+            components.remove(0)
         } else {
-            "docker.io".to_string()
+            "docker.io"
         };
         if domain == "docker.io" && components.len() == 1 {
             components.insert(0, "library");
         }
         for c in &components {
-            let ok = !c.is_empty()
-                && c.chars().all(|ch| {
-                    ch.is_ascii_lowercase() || ch.is_ascii_digit() || matches!(ch, '.' | '_' | '-')
-                })
-                && c.starts_with(|ch: char| ch.is_ascii_alphanumeric());
-            if !ok {
-                return Err(err(
-                    "repository path components must be lowercase letters, digits, '.', '_' or '-'",
-                ));
-            }
+            validate_path_component(c).map_err(err)?;
         }
-        Ok(ImageRef {
-            name: format!("{domain}/{}", components.join("/")),
-            tag,
-            digest,
-        })
+        let name = format!("{domain}/{}", components.join("/"));
+        if name.len() > MAX_NAME_LEN {
+            return Err(err(format!(
+                "the repository name ({}) is {} characters long (at most {MAX_NAME_LEN})",
+                if has_domain {
+                    "registry and path"
+                } else {
+                    "with docker.io/ added"
+                },
+                name.len()
+            )));
+        }
+        Ok(ImageRef { name, tag, digest })
     }
 
     pub fn name(&self) -> &str {
@@ -165,9 +203,145 @@ pub fn validate_digest(digest: &str) -> Result<(), String> {
             Ok(())
         }
         _ => Err(format!(
-            "digest {digest:?} is not sha256: followed by 64 lowercase hex digits"
+            "digest {} is not sha256: followed by 64 lowercase hex digits",
+            quoted(digest)
         )),
     }
+}
+
+/// `[\w][\w.-]{0,127}`.
+fn validate_tag(tag: &str) -> Result<(), String> {
+    if tag.is_empty() {
+        return Err("the tag after ':' is empty".into());
+    }
+    if tag.len() > MAX_TAG_LEN {
+        return Err(format!(
+            "the tag {} is {} characters long (at most {MAX_TAG_LEN})",
+            quoted(tag),
+            tag.len()
+        ));
+    }
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    if !tag.starts_with(word) || !tag.chars().all(|c| word(c) || matches!(c, '.' | '-')) {
+        return Err(format!(
+            "the tag {} must be letters, digits, '_', '.' and '-', not starting with '.' or '-'",
+            quoted(tag)
+        ));
+    }
+    Ok(())
+}
+
+/// `host [':' port]`, the host a domain name, an IPv4 address or a
+/// bracketed IPv6 address.
+fn validate_domain(domain: &str) -> Result<(), String> {
+    let (host, port) = if let Some(bracketed) = domain.strip_prefix('[') {
+        let Some((address, after)) = bracketed.split_once(']') else {
+            return Err(format!(
+                "the IPv6 address in domain {} has no closing ']'",
+                quoted(domain)
+            ));
+        };
+        let valid = !address.is_empty()
+            && address.chars().all(|c| c.is_ascii_hexdigit() || c == ':')
+            && address.parse::<std::net::Ipv6Addr>().is_ok();
+        if !valid {
+            return Err(format!(
+                "{} in domain {} is not an IPv6 address",
+                quoted(address),
+                quoted(domain)
+            ));
+        }
+        let port = match after.strip_prefix(':') {
+            Some(port) => Some(port),
+            None if after.is_empty() => None,
+            None => {
+                return Err(format!(
+                    "domain {} has {} after its IPv6 address (only ':' and a port may follow)",
+                    quoted(domain),
+                    quoted(after)
+                ));
+            }
+        };
+        (None, port)
+    } else {
+        match domain.split_once(':') {
+            Some((host, port)) => (Some(host), Some(port)),
+            None => (Some(domain), None),
+        }
+    };
+    if let Some(host) = host {
+        if host.is_empty() {
+            return Err(format!("domain {} has no host name", quoted(domain)));
+        }
+        for component in host.split('.') {
+            let valid = component.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && component.ends_with(|c: char| c.is_ascii_alphanumeric())
+                && component
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-');
+            if !valid {
+                return Err(format!(
+                    "domain component {} of {} must be letters, digits and '-', \
+                     starting and ending with a letter or digit",
+                    quoted(component),
+                    quoted(domain)
+                ));
+            }
+        }
+    }
+    if let Some(port) = port {
+        if port.is_empty() || !port.chars().all(|c| c.is_ascii_digit()) {
+            return Err(format!(
+                "port {} of domain {} is not a number",
+                quoted(port),
+                quoted(domain)
+            ));
+        }
+        if !matches!(port.parse::<u32>(), Ok(1..=65535)) {
+            let shown = if port.len() <= 10 {
+                port.to_string()
+            } else {
+                quoted(port)
+            };
+            return Err(format!(
+                "port {shown} of domain {} is out of range (1-65535)",
+                quoted(domain)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `[a-z0-9]+ (([_.]|__|[-]+) [a-z0-9]+)*`.
+fn validate_path_component(component: &str) -> Result<(), String> {
+    if component.is_empty() {
+        return Err("the repository path has an empty component ('//' or a '/' at an end)".into());
+    }
+    if component.chars().any(|c| c.is_ascii_uppercase()) {
+        return Err(format!(
+            "path component {} must be lowercase",
+            quoted(component)
+        ));
+    }
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let separators_ok = component
+        .split(alnum)
+        .filter(|run| !run.is_empty())
+        .all(|run| matches!(run, "." | "_" | "__") || run.chars().all(|c| c == '-'));
+    let valid = component.starts_with(alnum)
+        && component.ends_with(alnum)
+        && component
+            .chars()
+            .all(|c| alnum(c) || matches!(c, '.' | '_' | '-'))
+        && separators_ok;
+    if !valid {
+        return Err(format!(
+            "path component {} must be lowercase letters and digits separated by \
+             one '.', one or two '_', or dashes",
+            quoted(component)
+        ));
+    }
+    Ok(())
 }
 
 /// How BuildKit should find an image: its default, always from the registry,
@@ -437,6 +611,170 @@ mod tests {
         ] {
             assert!(ImageRef::parse(bad).is_err(), "{bad:?} was accepted");
         }
+    }
+
+    /// The reason `input` is refused for (failing the test if it is not).
+    fn reason(input: &str) -> String {
+        match ImageRef::parse(input) {
+            Ok(r) => panic!("{input:?} was accepted as {r}"),
+            Err(e) => {
+                let shown = e.to_string();
+                assert!(shown.starts_with("invalid image reference \""), "{shown}");
+                e.reason
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_characters_outside_the_grammar() {
+        for (bad, c) in [
+            ("reg.example.com\nevil/x:1", "'\\n'"),
+            ("alpine\n", "'\\n'"),
+            ("reg.example.com\0/x", "'\\0'"),
+            ("reg example.com/x", "' '"),
+            (" alpine", "' '"),
+            ("alpine:1 ", "' '"),
+            ("$(id).example.com/x", "'$'"),
+            ("reg.example.com/$(id)", "'$'"),
+            ("reg.example.com#frag/x", "'#'"),
+            ("alpine:1#x", "'#'"),
+            ("régistry.example.com/x", "'é'"),
+            ("alpine:1.0\u{2028}", "'\\u{2028}'"),
+        ] {
+            let why = reason(bad);
+            assert!(
+                why.starts_with(&format!("character {c} at position")),
+                "{bad:?}: {why}"
+            );
+        }
+        // The newline does not reach the message unescaped.
+        let e = ImageRef::parse("a\nb").err().map(|e| e.to_string());
+        assert!(e.is_some_and(|e| !e.contains('\n')));
+    }
+
+    #[test]
+    fn checks_ports() {
+        assert_eq!(
+            reason("localhost:0/x"),
+            "port 0 of domain \"localhost:0\" is out of range (1-65535)"
+        );
+        assert_eq!(
+            reason("reg.example.com:99999/x:1"),
+            "port 99999 of domain \"reg.example.com:99999\" is out of range (1-65535)"
+        );
+        assert_eq!(
+            reason("reg.example.com:abc/x"),
+            "port \"abc\" of domain \"reg.example.com:abc\" is not a number"
+        );
+        assert!(reason("reg.example.com:/x").contains("is not a number"));
+        assert!(reason("reg.example.com:1:2/x").contains("is not a number"));
+        assert!(reason("localhost:99999999999999999999999/x").contains("out of range"));
+        assert_eq!(
+            r("reg.example.com:65535/x:1").to_string(),
+            "reg.example.com:65535/x:1"
+        );
+        assert_eq!(r("localhost:1/x").name(), "localhost:1/x");
+    }
+
+    #[test]
+    fn checks_domain_components() {
+        assert_eq!(
+            reason("-x.example.com/a"),
+            "domain component \"-x\" of \"-x.example.com\" must be letters, digits and '-', \
+             starting and ending with a letter or digit"
+        );
+        for bad in [
+            "x-.example.com/a",
+            "a..b/c",
+            ".example.com/a",
+            "a_b.com/c",
+            "example.com./a",
+        ] {
+            assert!(reason(bad).starts_with("domain component"), "{bad:?}");
+        }
+        assert!(reason(":5000/a").contains("has no host name"));
+        // Uppercase and IPv4 hosts are fine.
+        assert_eq!(r("Reg.Example.COM/a:1").name(), "Reg.Example.COM/a");
+        assert_eq!(r("10.0.0.1:5000/a/b").name(), "10.0.0.1:5000/a/b");
+        assert_eq!(r("my-reg.example.com/a").name(), "my-reg.example.com/a");
+    }
+
+    #[test]
+    fn accepts_ipv6_literals_and_refuses_broken_ones() {
+        let v6 = r("[::1]:5000/x:1");
+        assert_eq!(v6.name(), "[::1]:5000/x");
+        assert_eq!(v6.tag(), Some("1"));
+        assert_eq!(r("[fe80::1]/x").to_string(), "[fe80::1]/x:latest");
+        assert!(ImageRef::parse("[::1").is_err());
+        assert!(reason("[::1/x").contains("has no closing ']'"));
+        assert!(reason("[::g]/x").contains("is not an IPv6 address"));
+        assert!(reason("[]:5000/x").contains("is not an IPv6 address"));
+        assert!(reason("[1:2:3]/x").contains("is not an IPv6 address"));
+        assert!(reason("[::1]x/y").contains("after its IPv6 address"));
+        assert!(reason("[::1]:0/y").contains("out of range"));
+    }
+
+    #[test]
+    fn checks_path_components() {
+        assert_eq!(
+            reason("reg.example.com/Team/app"),
+            "path component \"Team\" must be lowercase"
+        );
+        assert!(reason("team/App:1").contains("must be lowercase"));
+        for bad in [
+            "a..b", "a___b", "a._b", "a-_b", "_a", "a_", "a-", "a.", "x/-a", "a/b:c/d",
+        ] {
+            assert!(reason(bad).starts_with("path component"), "{bad:?}");
+        }
+        assert!(reason("a/").contains("empty component"));
+        for good in ["a__b", "a--b", "a.b_c-d", "a---b/c.d/e"] {
+            assert!(ImageRef::parse(good).is_ok(), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn accepts_a_full_reference_with_port_tag_and_digest() {
+        let full = r(&format!("localhost:5000/a/b:t@{D}"));
+        assert_eq!(full.name(), "localhost:5000/a/b");
+        assert_eq!(full.tag(), Some("t"));
+        assert_eq!(full.digest(), Some(D));
+        assert_eq!(full.to_string(), format!("localhost:5000/a/b:t@{D}"));
+        assert_eq!(r(&format!("alpine@{D}")).tag(), None);
+        assert!(reason("alpine@sha256:ABC").contains("64 lowercase hex"));
+        assert!(reason("alpine@sha512:abc").contains("64 lowercase hex"));
+    }
+
+    #[test]
+    fn bounds_name_and_tag_lengths() {
+        let domain = "reg.example.com/";
+        let fits = format!("{domain}{}", "a".repeat(MAX_NAME_LEN - domain.len()));
+        assert_eq!(r(&fits).name(), fits);
+        let long = format!("{domain}{}", "a".repeat(MAX_NAME_LEN + 1 - domain.len()));
+        assert_eq!(long.len(), 256);
+        let why = reason(&long);
+        assert!(why.contains("is 256 characters long"), "{why}");
+        // The normalised name counts: docker.io/library/ is added.
+        assert!(ImageRef::parse(&"a".repeat(240)).is_err());
+
+        assert!(ImageRef::parse(&format!("alpine:{}", "t".repeat(128))).is_ok());
+        let why = reason(&format!("alpine:{}", "t".repeat(129)));
+        assert!(
+            why.ends_with("is 129 characters long (at most 128)"),
+            "{why}"
+        );
+        assert!(reason("alpine:.x").contains("must be letters"));
+        assert!(ImageRef::parse("alpine:_x.Y-1").is_ok());
+    }
+
+    #[test]
+    fn error_messages_quote_a_bounded_input() {
+        let huge = format!("reg.example.com/{}", "a".repeat(10_000));
+        let e = ImageRef::parse(&huge).err().map(|e| e.to_string());
+        let e = e.unwrap_or_default();
+        assert!(e.len() < 400, "{} characters: {e}", e.len());
+        assert!(e.contains("(10016 characters)"), "{e}");
+        assert_eq!(quoted("a\0b"), "\"a\\0b\"");
+        assert!(reason(&"0123456789abcdef".repeat(4)).contains("image ID"));
     }
 
     #[test]
