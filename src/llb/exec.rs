@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::LlbError;
 use super::caps::Cap;
-use super::state::{Env, Node, Op, OpMeta, OpOptions, Output, State};
+use super::state::{Env, Node, Op, OpMeta, OpOptions, Output, State, take_output};
 use crate::proto::pb;
 
 /// The PATH an exec gets when its image config sets none (BuildKit's own
@@ -144,6 +144,14 @@ impl ExecOp {
                 _ => None,
             })
             .collect()
+    }
+
+    pub(crate) fn take_inputs(&mut self, out: &mut Vec<Arc<Node>>) {
+        for m in &mut self.mounts {
+            if let Mount::Layer { state, .. } = &mut m.mount {
+                take_output(state, out);
+            }
+        }
     }
 
     pub(crate) fn caps(&self) -> BTreeSet<Cap> {

@@ -2,9 +2,10 @@
 //! Several actions chain into one op, and so into one layer.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use super::caps::Cap;
-use super::state::{Node, Op, OpMeta, OpOptions, Output, State};
+use super::state::{Node, Op, OpMeta, OpOptions, Output, State, take_output};
 use crate::proto::pb;
 
 /// Numeric owner for created files.
@@ -168,6 +169,15 @@ impl FileOp {
             }
         }
         inputs
+    }
+
+    pub(crate) fn take_inputs(&mut self, out: &mut Vec<Arc<Node>>) {
+        take_output(&mut self.base, out);
+        for a in &mut self.actions {
+            if let Action::Copy { from, .. } = a {
+                take_output(from, out);
+            }
+        }
     }
 
     pub(crate) fn caps(&self) -> BTreeSet<Cap> {

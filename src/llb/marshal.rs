@@ -51,47 +51,97 @@ struct Marshaller {
     visited: HashMap<*const Node, String>,
 }
 
-impl Marshaller {
-    fn input(&mut self, output: &Output) -> pb::Input {
-        pb::Input {
-            digest: self.visit(output),
-            index: i64::from(output.index),
+/// A node being marshalled: the outputs it reads, how many of them are
+/// resolved, and the distinct op inputs found so far.
+struct Frame<'a> {
+    /// The output the node was reached through.
+    via: &'a Output,
+    reads: Vec<&'a Output>,
+    next: usize,
+    inputs: Vec<pb::Input>,
+    /// `slots[i]` is the op input index of `reads[i]`.
+    slots: Vec<i64>,
+}
+
+impl<'a> Frame<'a> {
+    fn new(via: &'a Output) -> Self {
+        Frame {
+            via,
+            reads: via.node.op.inputs(),
+            next: 0,
+            inputs: Vec::new(),
+            slots: Vec::new(),
         }
     }
 
-    /// Encodes the node behind `output` (inputs first) and returns its digest.
-    fn visit(&mut self, output: &Output) -> String {
-        let node: &Node = &output.node;
-        let key = node as *const Node;
-        if let Some(d) = self.visited.get(&key) {
-            return d.clone();
-        }
+    /// Records the next read as `input`, each distinct (digest, index) once.
+    fn resolved(&mut self, input: pb::Input) {
+        let slot = match self.inputs.iter().position(|i| *i == input) {
+            Some(i) => i,
+            None => {
+                self.inputs.push(input);
+                self.inputs.len() - 1
+            }
+        };
+        self.slots.push(slot as i64);
+        self.next += 1;
+    }
+}
 
-        // Inputs first, each distinct (digest, index) once.
-        let mut inputs: Vec<pb::Input> = Vec::new();
-        let mut slots: Vec<i64> = Vec::new();
-        for out in node.op.inputs() {
-            let input = self.input(out);
-            let slot = match inputs.iter().position(|i| *i == input) {
-                Some(i) => i,
-                None => {
-                    inputs.push(input);
-                    inputs.len() - 1
+impl Marshaller {
+    /// The input naming `output` if its node is already encoded.
+    fn known(&self, output: &Output) -> Option<pb::Input> {
+        let key: *const Node = &*output.node;
+        self.visited.get(&key).map(|digest| pb::Input {
+            digest: digest.clone(),
+            index: i64::from(output.index),
+        })
+    }
+
+    /// Encodes the node behind `head` and everything it reads (inputs
+    /// first, depth first in the op's own order) and returns its input.
+    /// The walk keeps its own stack, so any depth of graph fits.
+    fn input(&mut self, head: &Output) -> pb::Input {
+        if let Some(input) = self.known(head) {
+            return input;
+        }
+        let mut stack = vec![Frame::new(head)];
+        while let Some(top) = stack.last_mut() {
+            if let Some(&read) = top.reads.get(top.next) {
+                match self.known(read) {
+                    Some(input) => top.resolved(input),
+                    None => stack.push(Frame::new(read)),
                 }
+                continue;
+            }
+            let Some(done) = stack.pop() else { break };
+            let input = pb::Input {
+                digest: self.encode(&done.via.node, done.inputs, &done.slots),
+                index: i64::from(done.via.index),
             };
-            slots.push(slot as i64);
+            match stack.last_mut() {
+                Some(parent) => parent.resolved(input),
+                None => return input,
+            }
         }
+        // Not reached: the loop returns once the head's frame is done.
+        pb::Input::default()
+    }
 
-        let (encoded, metadata) = match &node.op {
+    /// Encodes `node`, whose inputs are encoded already, and returns its
+    /// digest.
+    fn encode(&mut self, node: &Node, inputs: Vec<pb::Input>, slots: &[i64]) -> String {
+        let key = node as *const Node;
+        let (encoded, metadata, digest) = match &node.op {
             // Kept verbatim: its bytes already name its inputs.
-            Op::Raw(raw) => (raw.bytes.clone(), raw.metadata.clone()),
+            Op::Raw(raw) => (raw.bytes.clone(), raw.metadata.clone(), raw.digest.clone()),
             op => {
                 let input_count = inputs.len();
                 let wire = match op {
                     Op::Source(s) => Some(pb::op::Op::Source(s.to_pb())),
-                    Op::Exec(e) => Some(pb::op::Op::Exec(e.to_pb(&slots))),
-                    Op::File(f) => Some(pb::op::Op::File(f.to_pb(&slots, input_count))),
-                    Op::Merge(m) => Some(pb::op::Op::Merge(m.to_pb(&slots))),
+                    Op::Exec(e) => Some(pb::op::Op::Exec(e.to_pb(slots))),
+                    Op::File(f) => Some(pb::op::Op::File(f.to_pb(slots, input_count))),
+                    Op::Merge(m) => Some(pb::op::Op::Merge(m.to_pb(slots))),
                     Op::Raw(_) => None,
                 };
                 let platform = if node.op.is_platform_specific() {
@@ -117,10 +167,10 @@ impl Marshaller {
                     md.description
                         .insert("llb.customname".to_string(), name.clone());
                 }
-                (encoded, md)
+                let digest = digest_of(&encoded);
+                (encoded, md, digest)
             }
         };
-        let digest = digest_of(&encoded);
         if !self.metadata.contains_key(&digest) {
             self.def.push(encoded);
             self.metadata.insert(digest.clone(), metadata);
@@ -179,5 +229,41 @@ pub fn marshal(state: &State) -> Definition {
             source: None,
         },
         caps: m.caps,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llb::raw::tests::{DEEP, on_small_stack};
+    use crate::llb::{FileActions, ImageRef, Source};
+
+    #[test]
+    fn a_deep_graph_marshals_and_drops_on_a_small_stack() {
+        let base = match ImageRef::parse("alpine") {
+            Ok(r) => Source::image(&r).state(),
+            Err(e) => panic!("{e}"),
+        };
+        // Built here; only marshalled and dropped on the small stack.
+        let mut state = base.clone();
+        for i in 0..DEEP {
+            state = if i % 2 == 0 {
+                state
+                    .file(FileActions::new().mkdir(&format!("/d{i}"), 0o755, false))
+                    .state()
+            } else {
+                State::merge(&[state, base.clone()]).state()
+            };
+        }
+        on_small_stack(move || {
+            let def = marshal(&state);
+            // Every op once, the image shared, plus the terminal op.
+            assert_eq!(def.pb.def.len(), DEEP + 2);
+            // Debug names the head op, not the whole graph below it.
+            let shown = format!("{state:?}");
+            assert!(shown.len() < 1000, "{shown}");
+            drop(state);
+            drop(base);
+        });
     }
 }

@@ -1,7 +1,9 @@
 //! Merge ops: layer several filesystems on top of each other without copying,
 //! so each input stays its own layer in an exported image.
 
-use super::state::{Node, Op, OpMeta, OpOptions, Output, State};
+use std::sync::Arc;
+
+use super::state::{Node, Op, OpMeta, OpOptions, Output, State, take_output};
 use crate::proto::pb;
 
 #[derive(Debug)]
@@ -15,6 +17,12 @@ impl MergeOp {
             .iter()
             .filter_map(|s| s.output.as_ref())
             .collect()
+    }
+
+    pub(crate) fn take_inputs(&mut self, out: &mut Vec<Arc<Node>>) {
+        for s in &mut self.inputs {
+            take_output(s, out);
+        }
     }
 
     pub(crate) fn to_pb(&self, slots: &[i64]) -> pb::MergeOp {

@@ -16,6 +16,8 @@ use crate::proto::pb;
 #[derive(Debug)]
 pub(crate) struct RawOp {
     pub(crate) bytes: Vec<u8>,
+    /// `digest_of(bytes)`, computed once.
+    pub(crate) digest: String,
     pub(crate) metadata: pb::OpMetadata,
     pub(crate) inputs: Vec<Output>,
 }
@@ -23,6 +25,10 @@ pub(crate) struct RawOp {
 impl RawOp {
     pub(crate) fn inputs(&self) -> Vec<&Output> {
         self.inputs.iter().collect()
+    }
+
+    pub(crate) fn take_inputs(&mut self, out: &mut Vec<Arc<Node>>) {
+        out.extend(self.inputs.drain(..).map(|o| o.node));
     }
 
     pub(crate) fn caps(&self) -> BTreeSet<Cap> {
@@ -70,6 +76,7 @@ impl State {
             let node = Node {
                 op: Op::Raw(RawOp {
                     bytes: bytes.clone(),
+                    digest: digest.clone(),
                     metadata: def.metadata.get(&digest).cloned().unwrap_or_default(),
                     inputs,
                 }),
@@ -89,5 +96,105 @@ impl State {
             node: Arc::clone(node),
             index: u32::try_from(head.index).map_err(|_| RawError::Terminal)?,
         })))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::llb::marshal;
+
+    /// How deep the deep-graph tests go.
+    pub(crate) const DEEP: usize = 100_000;
+
+    /// Runs `f` on a thread with a small stack, so that anything recursive
+    /// over the depth of a graph overflows it (and aborts the test binary).
+    pub(crate) fn on_small_stack(f: impl FnOnce() + Send + 'static) {
+        let joined = std::thread::Builder::new()
+            .name("small-stack".into())
+            .stack_size(256 * 1024)
+            .spawn(f)
+            .map(|handle| handle.join());
+        match joined {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => panic!("the small-stack thread panicked"),
+            Err(e) => panic!("cannot spawn the small-stack thread: {e}"),
+        }
+    }
+
+    /// A definition of `n` ops: an image, then file ops each reading the one
+    /// before, then the terminal op.
+    fn chained_definition(n: usize) -> pb::Definition {
+        let mut def = pb::Definition::default();
+        let mut previous: Option<String> = None;
+        for i in 0..n {
+            let op = match &previous {
+                None => pb::Op {
+                    op: Some(pb::op::Op::Source(pb::SourceOp {
+                        identifier: "docker-image://docker.io/library/alpine:latest".into(),
+                        attrs: Default::default(),
+                    })),
+                    ..Default::default()
+                },
+                Some(digest) => pb::Op {
+                    inputs: vec![pb::Input {
+                        digest: digest.clone(),
+                        index: 0,
+                    }],
+                    op: Some(pb::op::Op::File(pb::FileOp {
+                        actions: vec![pb::FileAction {
+                            input: 0,
+                            secondary_input: -1,
+                            output: 0,
+                            action: Some(pb::file_action::Action::Mkdir(pb::FileActionMkDir {
+                                path: format!("/d{i}"),
+                                mode: 0o755,
+                                ..Default::default()
+                            })),
+                        }],
+                    })),
+                    ..Default::default()
+                },
+            };
+            let bytes = op.encode_to_vec();
+            previous = Some(digest_of(&bytes));
+            def.def.push(bytes);
+        }
+        let terminal = pb::Op {
+            inputs: vec![pb::Input {
+                digest: previous.unwrap_or_default(),
+                index: 0,
+            }],
+            ..Default::default()
+        };
+        def.def.push(terminal.encode_to_vec());
+        def
+    }
+
+    #[test]
+    fn a_deep_forwarded_definition_loads_marshals_and_drops() {
+        let def = chained_definition(DEEP);
+        // The same chain with its head missing: the whole chain is built,
+        // then thrown away with the error.
+        let mut headless = def.clone();
+        let terminal = headless.def.pop();
+        headless.def.pop();
+        headless.def.extend(terminal);
+        on_small_stack(move || {
+            let state = match State::from_definition(&def) {
+                Ok(s) => s,
+                Err(e) => panic!("{e}"),
+            };
+            let again = marshal(&state);
+            // Verbatim ops in the same order, and the same terminal op.
+            assert_eq!(again.pb.def.len(), def.def.len());
+            assert!(again.pb.def == def.def, "the ops changed on the way");
+            drop(state);
+            drop(again);
+            assert_eq!(
+                State::from_definition(&headless).err(),
+                Some(RawError::Terminal)
+            );
+        });
     }
 }

@@ -3,6 +3,7 @@
 //! op built on top of it.
 
 use std::collections::BTreeSet;
+use std::fmt;
 use std::sync::Arc;
 
 use super::caps::Cap;
@@ -51,6 +52,18 @@ impl Op {
     pub(crate) fn is_platform_specific(&self) -> bool {
         matches!(self, Op::Source(_) | Op::Exec(_))
     }
+
+    /// Moves the nodes this op reads into `out`, leaving the op without
+    /// inputs (only for dropping it).
+    fn take_inputs(&mut self, out: &mut Vec<Arc<Node>>) {
+        match self {
+            Op::Source(_) => {}
+            Op::Exec(e) => e.take_inputs(out),
+            Op::File(f) => f.take_inputs(out),
+            Op::Merge(m) => m.take_inputs(out),
+            Op::Raw(r) => r.take_inputs(out),
+        }
+    }
 }
 
 /// Per-op constraints and progress metadata (opaque outside this layer).
@@ -68,11 +81,54 @@ pub(crate) struct Node {
     pub(crate) meta: OpMeta,
 }
 
+impl Drop for Node {
+    /// Drops the nodes only this one kept alive one after another rather
+    /// than nested, so that a chain of any length (a forwarded definition
+    /// of 100,000 ops) cannot overflow the stack.
+    fn drop(&mut self) {
+        let mut orphans = Vec::new();
+        self.op.take_inputs(&mut orphans);
+        while let Some(node) = orphans.pop() {
+            // The last reference: unlink its inputs before it goes, so its
+            // own drop has nothing left to recurse into.
+            if let Some(mut node) = Arc::into_inner(node) {
+                node.op.take_inputs(&mut orphans);
+            }
+        }
+    }
+}
+
+/// Moves the node behind `state`'s output, if any, into `out`.
+pub(crate) fn take_output(state: &mut State, out: &mut Vec<Arc<Node>>) {
+    out.extend(state.output.take().map(|o| o.node));
+}
+
 /// An output of a vertex: the node and which of its outputs.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct Output {
     pub(crate) node: Arc<Node>,
     pub(crate) index: u32,
+}
+
+impl fmt::Debug for Output {
+    /// Names the op without descending into its inputs: a derived `Debug`
+    /// would recurse through the whole graph (overflowing the stack on a
+    /// deep one) and print shared vertices once per path.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match &self.node.op {
+            Op::Source(s) => s.identifier.as_str(),
+            Op::Exec(_) => "exec",
+            Op::File(_) => "file",
+            Op::Merge(_) => "merge",
+            Op::Raw(_) => "raw",
+        };
+        f.debug_struct("Output")
+            .field("op", &kind)
+            .field("name", &self.node.meta.description)
+            .field("inputs", &self.node.op.inputs().len())
+            .field("index", &self.index)
+            .finish()
+    }
 }
 
 /// Setters shared by every op builder: the per-op constraints.
