@@ -37,9 +37,12 @@ pub fn request(args: &GraphArgs) -> anyhow::Result<BuildRequest> {
         tracing::warn!("build argument {unused} is not used by this build");
     }
     let build_platform = match &args.build_platform {
-        Some(p) => p.parse::<Platform>()?,
+        Some(p) => p
+            .parse::<Platform>()
+            .map_err(|e| inputs::InputError::PlatformSyntax(e.to_string()))?,
         None => Platform::host(),
     };
+    inputs::check_build_platform(&build_platform)?;
     let platforms = if args.platforms.is_empty() {
         inputs::parse_platforms(&[build_platform.to_string()])?
     } else {

@@ -154,6 +154,7 @@ impl Frontend {
         let recipe = Recipe::parse(&recipe_text, &opts.filename)?;
 
         let build_platform = self.env.build_platform();
+        inputs::check_build_platform(&build_platform)?;
         let platforms = if opts.platforms.is_empty() {
             inputs::parse_platforms(&[build_platform.to_string()])?
         } else {

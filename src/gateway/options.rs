@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::recipe::validate::short;
+
 use crate::llb::{ImageRef, NetMode, Platform, ResolveMode};
 
 /// Environment variables BuildKit sets for a gateway frontend.
@@ -115,12 +117,13 @@ pub enum ContextSpec {
 impl ContextSpec {
     pub fn parse(name: &str, value: &str) -> Result<Self, OptionError> {
         let err = |message: String| OptionError::Invalid {
-            key: format!("context:{name}"),
+            key: format!("context:{}", short(name)),
             message,
         };
         let (scheme, rest) = value.split_once(':').ok_or_else(|| {
             err(format!(
-                "{value:?} has no source type (e.g. docker-image://, local:, git://)"
+                "{:?} has no source type (e.g. docker-image://, local:, git://)",
+                short(value)
             ))
         })?;
         let after_slashes = rest.strip_prefix("//").unwrap_or(rest);
@@ -133,7 +136,7 @@ impl ContextSpec {
             "oci-layout" => {
                 let (store, digest) = after_slashes
                     .split_once('@')
-                    .ok_or_else(|| err(format!("{value:?} has no @sha256: digest")))?;
+                    .ok_or_else(|| err(format!("{:?} has no @sha256: digest", short(value))))?;
                 crate::llb::validate_digest(digest).map_err(err)?;
                 Ok(ContextSpec::OciLayout {
                     store: store.to_string(),
@@ -166,7 +169,8 @@ impl ContextSpec {
                 }
             }
             _ => Err(err(format!(
-                "unsupported context source {value:?}: use docker-image://, local:, git://, https://, oci-layout:// or input:"
+                "unsupported context source {:?}: use docker-image://, local:, git://, https://, oci-layout:// or input:",
+                short(value)
             ))),
         }
     }
@@ -235,9 +239,25 @@ impl FrontendOptions {
                     }
                     "target" => out.target = value.clone(),
                     "filename" if !value.is_empty() => {
-                        // buildx passes the file name alone; the directory is
-                        // the dockerfile local source.
-                        out.filename = value.rsplit('/').next().unwrap_or(value).to_string();
+                        // A path inside the dockerfile local source, as
+                        // dockerui reads it (buildx sends the base name;
+                        // buildctl users may send sub/Dockerfile).
+                        let clean = value.trim_start_matches("./");
+                        let ok = !clean.starts_with('/')
+                            && clean
+                                .split('/')
+                                .all(|c| !c.is_empty() && c != "." && c != "..")
+                            && !clean.chars().any(char::is_control);
+                        if !ok {
+                            return Err(invalid(
+                                key,
+                                format!(
+                                    "{:?} is not a relative path inside the Dockerfile's directory",
+                                    short(value)
+                                ),
+                            ));
+                        }
+                        out.filename = clean.to_string();
                     }
                     "force-network-mode" => {
                         out.network = match value.as_str() {
@@ -247,7 +267,7 @@ impl FrontendOptions {
                             other => {
                                 return Err(invalid(
                                     key,
-                                    format!("{other:?} is not one of none, host, sandbox"),
+                                    format!("{:?} is not one of none, host, sandbox", short(other)),
                                 ));
                             }
                         }
@@ -257,7 +277,10 @@ impl FrontendOptions {
                     "no-cache" => out.no_cache = true,
                     "image-resolve-mode" => {
                         out.resolve_mode = ResolveMode::parse(value).ok_or_else(|| {
-                            invalid(key, format!("{value:?} is not one of default, pull, local"))
+                            invalid(
+                                key,
+                                format!("{:?} is not one of default, pull, local", short(value)),
+                            )
                         })?;
                     }
                     "contextkey" if !value.is_empty() => out.context_local_name = value.clone(),
@@ -326,6 +349,26 @@ mod tests {
     }
 
     #[test]
+    fn filename_is_a_relative_path() {
+        for bad in [
+            "../Dockerfile",
+            "/etc/passwd",
+            "a//b",
+            "sub/../../x",
+            "a\nb",
+        ] {
+            let e = FrontendOptions::parse(&opts(&[("filename", bad)]))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains("filename"), "{bad:?}: {e}");
+        }
+        let o = FrontendOptions::parse(&opts(&[("filename", "./ci/Dockerfile")]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(o.filename, "ci/Dockerfile");
+    }
+
+    #[test]
     fn parses_the_standard_options() {
         let o = FrontendOptions::parse(&opts(&[
             ("platform", "linux/amd64, linux/arm64"),
@@ -349,7 +392,7 @@ mod tests {
         );
         assert_eq!(o.labels.get("org.example").map(String::as_str), Some("x"));
         assert_eq!(o.target, "tailscale");
-        assert_eq!(o.filename, "Dockerfile.mtts");
+        assert_eq!(o.filename, "sub/Dockerfile.mtts", "the directory is kept");
         assert_eq!(o.network, NetMode::None);
         assert!(o.no_cache);
         assert_eq!(o.resolve_mode, ResolveMode::PreferLocal);

@@ -136,8 +136,13 @@ impl FromStr for Platform {
     type Err = PlatformParseError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // Messages quote at most 80 characters of what the user wrote.
+        let quoted = match s.char_indices().nth(80) {
+            Some((i, _)) => format!("{}...", &s[..i]),
+            None => s.to_string(),
+        };
         let err = |reason| PlatformParseError {
-            input: s.to_string(),
+            input: quoted.clone(),
             reason,
         };
         let trimmed = s.trim();

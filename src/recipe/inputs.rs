@@ -76,8 +76,15 @@ pub enum InputError {
         "platform {0} is not supported; supported platforms: linux/amd64, linux/arm64, linux/arm/v7"
     )]
     Platform(String),
-    #[error("invalid platform: {0}")]
+    /// The parser's message already says "invalid platform ...".
+    #[error("{0}")]
     PlatformSyntax(String),
+    #[error(
+        "build platform {0} is not supported; the build runs on linux/amd64, linux/arm64 or linux/arm/v7"
+    )]
+    BuildPlatform(String),
+    #[error("{flag} {value:?} must be KEY=VALUE")]
+    Pair { flag: String, value: String },
     #[error("build argument {name}: {message}")]
     BuildArg { name: String, message: String },
     #[error("label {name}: {message}")]
@@ -110,12 +117,17 @@ pub fn parse_platforms<S: AsRef<str>>(values: &[S]) -> Result<Vec<Platform>, Inp
     Ok(out)
 }
 
+/// Checks the platform every exec runs on: one the images exist for.
+pub fn check_build_platform(p: &Platform) -> Result<(), InputError> {
+    check_supported(p).map_err(|_| InputError::BuildPlatform(validate::short(&p.to_string())))
+}
+
 /// Fails with the supported list unless `p` is one of them.
 pub fn check_supported(p: &Platform) -> Result<(), InputError> {
     if SUPPORTED_PLATFORMS.contains(&p.to_string().as_str()) {
         Ok(())
     } else {
-        Err(InputError::Platform(p.to_string()))
+        Err(InputError::Platform(validate::short(&p.to_string())))
     }
 }
 
@@ -302,6 +314,27 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn messages_name_what_the_user_wrote() {
+        let e = crate::recipe::parse_pairs("--label", &["k"])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "--label \"k\" must be KEY=VALUE");
+        let e = parse_platforms(&["linux//amd64"]).unwrap_err().to_string();
+        assert!(e.contains("\"linux//amd64\""), "{e}");
+        assert_eq!(e.matches("invalid platform").count(), 1, "{e}");
+        let huge = format!("linux/{}", "a".repeat(100_000));
+        let e = parse_platforms(&[huge.as_str()]).unwrap_err().to_string();
+        assert!(e.len() < 300, "{} bytes", e.len());
+        let e = crate::recipe::parse_pairs("--build-arg", &[huge.as_str()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.len() < 300, "{} bytes", e.len());
+        let windows: Platform = "windows/amd64".parse().unwrap_or_else(|e| panic!("{e}"));
+        let e = check_build_platform(&windows).unwrap_err().to_string();
+        assert!(e.contains("build platform windows/amd64"), "{e}");
     }
 
     #[test]

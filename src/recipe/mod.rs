@@ -243,9 +243,9 @@ pub fn parse_pairs<S: AsRef<str>>(
                 out.insert(k.to_string(), v.to_string());
             }
             _ => {
-                return Err(InputError::BuildArg {
-                    name: pair.to_string(),
-                    message: format!("{what} must be KEY=VALUE"),
+                return Err(InputError::Pair {
+                    flag: what.to_string(),
+                    value: validate::short(pair),
                 });
             }
         }
