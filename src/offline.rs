@@ -34,7 +34,10 @@ pub fn request(args: &GraphArgs) -> anyhow::Result<BuildRequest> {
     inputs::check_labels(&labels)?;
     let resolved = BuildArgs::resolve(&recipe, &build_args)?;
     for unused in &resolved.unused {
-        tracing::warn!("build argument {unused} is not used by this build");
+        tracing::warn!(
+            "build argument {} is not used by this build",
+            recipe::validate::short(unused)
+        );
     }
     let build_platform = match &args.build_platform {
         Some(p) => p

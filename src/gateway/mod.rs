@@ -23,6 +23,7 @@ use crate::proto::gateway::{
     SolveRequest, WarnRequest,
 };
 use crate::proto::{google, pb};
+use crate::recipe::validate::short;
 use crate::recipe::{
     self, BaseOverride, BuildArgs, BuildRequest, ImageMeta, ImageResolver, Overrides, Recipe,
     ResolveError, Target, image, inputs,
@@ -178,7 +179,7 @@ impl Frontend {
             .args
             .unused
             .iter()
-            .map(|a| format!("build argument {a} is not used by this build"))
+            .map(|a| format!("build argument {} is not used by this build", short(a)))
             .collect();
         let context = match inputs.remove("context") {
             Some(def) => {
@@ -343,7 +344,8 @@ impl Frontend {
                 "tailscale" => o.tailscale = Some(self.context_state(name, spec, inputs)?),
                 "busybox" => o.busybox = Some(self.context_state(name, spec, inputs)?),
                 other => warnings.push(format!(
-                    "named context {other:?} is not used by this build (it uses xx, golang, alpine, tailscale, busybox)"
+                    "named context {:?} is not used by this build (it uses xx, golang, alpine, tailscale, busybox)",
+                    short(other)
                 )),
             }
         }

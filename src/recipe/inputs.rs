@@ -59,7 +59,7 @@ impl Target {
         Target::ALL
             .into_iter()
             .find(|t| t.name() == s)
-            .ok_or_else(|| InputError::Target(s.to_string()))
+            .ok_or_else(|| InputError::Target(validate::short(s)))
     }
 }
 
