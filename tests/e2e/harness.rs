@@ -109,6 +109,11 @@ impl Daemon {
     /// `docker buildx build` of the e2e context with the fixture base
     /// images as named contexts and the module proxy as GOPROXY.
     pub fn buildx(&self, dockerfile: &Path, extra: &[&str]) -> Build {
+        self.buildx_in(&fixture("context"), dockerfile, extra)
+    }
+
+    /// The same with another build context.
+    pub fn buildx_in(&self, context: &Path, dockerfile: &Path, extra: &[&str]) -> Build {
         let mut cmd = self.docker();
         cmd.args(["buildx", "build", "--progress", "plain"])
             .arg("-f")
@@ -119,7 +124,7 @@ impl Daemon {
         }
         cmd.args(["--build-arg", &format!("GOPROXY={}", self.goproxy)])
             .args(extra)
-            .arg(fixture("context"));
+            .arg(context);
         let output = cmd
             .output()
             .unwrap_or_else(|e| panic!("running {} buildx: {e}", self.name));

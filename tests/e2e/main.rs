@@ -406,6 +406,10 @@ fn binaries_run_and_tell_the_truth() {
         ] {
             assert!(stderr.contains(marker), "{p}: {marker:?} not in:\n{stderr}");
         }
+        assert!(
+            !stderr.contains("DOOMED"),
+            "{p}: patches/0002-delete-doomed.patch deletes e2e_doomed.go:\n{stderr}"
+        );
 
         let list = run(&mut run_target(
             t,
@@ -638,7 +642,7 @@ fn unknown_feature_fails_in_the_tags_step_naming_it() {
             "repository = \"https://github.com/tailscale/tailscale.git\"",
             &format!("repository = \"{}\"", daemon.git_url),
         )
-        .replace("  \"gro\",\n", "  \"gro\",\n  \"nosuchfeature\",\n");
+        .replace("features = [\n", "features = [\n  \"nosuchfeature\",\n");
     assert!(body.contains("nosuchfeature"));
     let path = stub("Dockerfile.badfeature", &body);
     daemon
@@ -696,4 +700,87 @@ fn unused_build_args_and_contexts_are_warned_about() {
         log.contains("named context \"nonsense\" is not used"),
         "{log}"
     );
+}
+
+#[test]
+#[ignore = "needs the BuildKit daemons and served sources: run scripts/test"]
+fn recipe_pins_are_checked_before_anything_runs() {
+    let daemon = Daemon::today();
+    let recipe = std::fs::read_to_string(daemon.real_stub("Dockerfile")).unwrap_or_default();
+    let body: String = recipe.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    // A version bump that forgot its checksum fails at once, by name.
+    let sha = "34f9ea6ff8636f2c9241153b9114eefa9e65674a45318ae1ef95bb5f31c53bb2";
+    let nosha = body
+        .replace("version = \"1.38.0\"", "version = \"1.37.0\"")
+        .replace(&format!("sha256 = \"{sha}\"\n"), "");
+    assert!(!nosha.contains(sha) && nosha.contains("1.37.0"));
+    let path = stub("Dockerfile.nosha", &nosha);
+    daemon
+        .buildx(&path, &["--network", "none", "--target", "busybox"])
+        .expect_failure(&["busybox.version", "busybox.sha256"]);
+    // An uppercase checksum is the same checksum: BuildKit's http source
+    // verifies the real tarball with it.
+    let path = stub(
+        "Dockerfile.uppersha",
+        &body.replace(sha, &sha.to_uppercase()),
+    );
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap_or_default()
+            .contains(&sha.to_uppercase())
+    );
+    let dest = out_dir("busybox-rootfs");
+    daemon
+        .buildx(
+            &path,
+            &[
+                "--platform",
+                "linux/amd64",
+                "--target",
+                "busybox",
+                "--output",
+                &format!("type=local,dest={}", dest.display()),
+            ],
+        )
+        .assert_ok("the busybox target with an uppercase sha256");
+    assert!(dest.join("bin/busybox").exists());
+    // A credential in the repository URL is refused and never shown.
+    let path = stub(
+        "Dockerfile.secret",
+        &body.replace(
+            &daemon.git_url,
+            "https://me:s3cret@example.com/tailscale.git",
+        ),
+    );
+    let out = daemon.buildx(&path, &["--network", "none", "--target", "tags"]);
+    out.expect_failure(&["tailscale.repository", "password"]);
+    assert!(!out.log().contains("s3cret"), "{}", out.log());
+}
+
+#[test]
+#[ignore = "needs the BuildKit daemons and served sources: run scripts/test"]
+fn a_disabled_filter_and_a_filter_patch_contradict() {
+    let _ = main_image();
+    let daemon = Daemon::today();
+    let context = out_dir("context-with-filter");
+    let _ = std::fs::remove_dir_all(&context);
+    std::fs::create_dir_all(context.join("patches")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(
+        harness::root().join("patches/stderr_verbosity_filter.go"),
+        context.join("patches/stderr_verbosity_filter.go"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let recipe = std::fs::read_to_string(daemon.real_stub("Dockerfile")).unwrap_or_default();
+    let body: String = recipe.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    let path = stub(
+        "Dockerfile.nofilter",
+        &body.replace("verbosity_filter = true", "verbosity_filter = false"),
+    );
+    daemon
+        .buildx_in(&context, &path, &["--target", "tags"])
+        .expect_failure(&[
+            "[tailscale] apply patches/",
+            "verbosity_filter = false",
+            "patches/stderr_verbosity_filter.go",
+        ]);
 }
