@@ -1,0 +1,424 @@
+//! The built amd64 image joins a real tailnet: headscale (with its embedded
+//! DERP relay and MagicDNS) on the test bridge, and containers of the image
+//! as RouterOS runs them. Each assertion names the feature it proves; the
+//! negative control shows the MagicDNS canary failing without `netstack`,
+//! for the reason the original project found on a device.
+//!
+//! NOT YET PART OF `scripts/test`: run it with `scripts/test --tailnet`. It
+//! fails today at its first assertion for a real reason: with
+//! `ts_omit_tailnetlock`, `tailscale up` joins the tailnet and then exits 1
+//! with "tailnet lock is not supported by this binary" (the CLI cannot decode
+//! the netmap's placeholder TKA head that the daemon sends over the IPN
+//! bus). See issue 10's notes for what is left.
+
+#[allow(dead_code)]
+mod containers;
+#[allow(dead_code)]
+mod harness;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use containers::{Node, NodeOptions};
+use harness::{Daemon, default_recipe, env, root, stub};
+
+fn headscale_script() -> PathBuf {
+    root().join("tests/e2e/fixtures/headscale.sh")
+}
+
+/// A fresh headscale on the bridge, stopped when dropped (also on failure).
+struct Headscale {
+    url: String,
+    key: String,
+    domain: String,
+    tailscaled_env: String,
+}
+
+impl Headscale {
+    fn start(addr: &str) -> Headscale {
+        let started = Command::new(headscale_script())
+            .args(["start", addr])
+            .output()
+            .unwrap_or_else(|e| panic!("headscale.sh: {e}"));
+        if !started.status.success() {
+            let _ = Command::new(headscale_script()).arg("stop").output();
+            panic!(
+                "starting headscale on {addr}:\n{}{}",
+                String::from_utf8_lossy(&started.stdout),
+                String::from_utf8_lossy(&started.stderr)
+            );
+        }
+        let vars: Vec<(String, String)> = headscale(&["env"])
+            .lines()
+            .filter_map(|l| l.strip_prefix("export "))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let get = |k: &str| {
+            vars.iter()
+                .find(|(name, _)| name == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        Headscale {
+            url: get("MTTS_E2E_HEADSCALE_URL"),
+            key: get("MTTS_E2E_HEADSCALE_AUTHKEY"),
+            domain: get("MTTS_E2E_TAILNET_DOMAIN"),
+            tailscaled_env: get("MTTS_E2E_TAILSCALED_ENV"),
+        }
+    }
+
+    fn ip(&self, node: &str) -> String {
+        headscale(&["node-ip", node]).trim().to_string()
+    }
+}
+
+impl Drop for Headscale {
+    fn drop(&mut self) {
+        let _ = Command::new(headscale_script()).arg("stop").output();
+    }
+}
+
+fn headscale(args: &[&str]) -> String {
+    let out = Command::new(headscale_script())
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("headscale.sh: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "headscale.sh {}: {text}",
+        args.join(" ")
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// The image under test, loaded into the daemon from a recipe body.
+fn load_image(daemon: &Daemon, tag: &str, stub_name: &str, body: Option<&str>) {
+    let dockerfile = match body {
+        None => daemon.real_stub("Dockerfile"),
+        Some(body) => stub(stub_name, body),
+    };
+    daemon
+        .buildx(
+            &dockerfile,
+            &[
+                "--platform",
+                "linux/amd64",
+                "--provenance=false",
+                "--load",
+                "-t",
+                tag,
+            ],
+        )
+        .assert_ok(&format!("loading {tag}"));
+}
+
+impl Node<'_> {
+    fn up(&self, control: &Headscale) {
+        self.must(
+            "tailscale up with a pre-auth key",
+            &[
+                "tailscale",
+                "up",
+                "--login-server",
+                &control.url,
+                "--auth-key",
+                &control.key,
+                "--hostname",
+                &self.hostname,
+                "--timeout",
+                "60s",
+            ],
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs the BuildKit daemons and served sources: run scripts/test"]
+fn amd64_image_joins_a_real_tailnet() {
+    let daemon = Daemon::today();
+    load_image(&daemon, "mtts-e2e-image:amd64", "", None);
+    let control = Headscale::start(&env("MTTS_E2E_BRIDGE_ADDR"));
+    let derp_env: Vec<(&str, &str)> = control
+        .tailscaled_env
+        .split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .collect();
+    let image = "mtts-e2e-image:amd64";
+
+    // a: /proc/sys writable, as on RouterOS; b: read-only, as in a plain
+    // docker run.
+    let a = Node::start(
+        &daemon,
+        "a",
+        image,
+        &NodeOptions {
+            privileged: true,
+            env: derp_env.clone(),
+        },
+    );
+    let b = Node::start(
+        &daemon,
+        "b",
+        image,
+        &NodeOptions {
+            privileged: false,
+            env: derp_env.clone(),
+        },
+    );
+    assert_eq!(
+        a.must(
+            "reading ip_forward",
+            &["cat", "/proc/sys/net/ipv4/ip_forward"]
+        )
+        .trim(),
+        "1",
+        "entrypoint: IPv4 forwarding on where /proc/sys is writable"
+    );
+    assert!(
+        b.log().contains("entrypoint: cannot enable forwarding") && b.running(),
+        "entrypoint: warns without failing where /proc/sys is read-only:\n{}",
+        b.log_tail()
+    );
+
+    a.up(&control);
+    b.up(&control);
+    headscale(&["wait-online", "a", "b"]);
+    let (a_ip, b_ip) = (control.ip("a"), control.ip("b"));
+    assert!(
+        a.must("status", &["tailscale", "status"]).contains(&b_ip),
+        "a's tailscale status lists b (health, ipnbus)"
+    );
+    assert!(
+        b.must("status", &["tailscale", "status"]).contains(&a_ip),
+        "b's tailscale status lists a"
+    );
+    a.wait_for(
+        "a pong from b (tailscale ping)",
+        Duration::from_secs(30),
+        |n| {
+            n.exec(&["tailscale", "ping", "-c", "1", "--timeout", "3s", "b"])
+                .1
+                .contains("pong")
+        },
+    );
+    a.must(
+        "busybox ping to b's tailnet address over the kernel TUN (osrouter)",
+        &["ping", "-c", "2", "-W", "3", &b_ip],
+    );
+
+    // The MagicDNS canary: only netstack answers on 100.100.100.100.
+    let fqdn = format!("b.{}", control.domain);
+    let answer = a.must(
+        "nslookup through MagicDNS (netstack, dns)",
+        &["nslookup", &fqdn, "100.100.100.100"],
+    );
+    assert!(
+        answer.contains(&b_ip),
+        "MagicDNS canary (netstack, dns): {fqdn} should resolve to {b_ip}:\n{answer}"
+    );
+
+    // The verbosity filter: quiet by default, [v1] lines with the knob.
+    let verbose = |log: &str| {
+        log.lines()
+            .any(|l| l.contains("[v1]") || l.contains("[v2]"))
+    };
+    assert!(
+        !verbose(&a.log()),
+        "verbosity filter: no [v1]/[v2] lines by default:\n{}",
+        a.log_tail()
+    );
+    let mut c_env = derp_env.clone();
+    c_env.push(("TS_LOG_VERBOSITY", "1"));
+    let c = Node::start(
+        &daemon,
+        "c",
+        image,
+        &NodeOptions {
+            privileged: false,
+            env: c_env,
+        },
+    );
+
+    // tailscale up without a key prints the login URL (ipnbus) and joins
+    // once the node is registered.
+    c.must(
+        "starting tailscale up without a key",
+        &[
+            "sh",
+            "-c",
+            &format!(
+                "tailscale up --login-server {} --hostname c >/tmp/up.log 2>&1 &",
+                control.url
+            ),
+        ],
+    );
+    c.wait_for(
+        "the login URL from tailscale up (ipnbus)",
+        Duration::from_secs(30),
+        |n| n.exec(&["cat", "/tmp/up.log"]).1.contains("/register/"),
+    );
+    let up_log = c.must("reading the up log", &["cat", "/tmp/up.log"]);
+    let url = up_log
+        .split_whitespace()
+        .find(|w| w.contains("/register/"))
+        .unwrap_or_default()
+        .to_string();
+    headscale(&["register", &url]);
+    headscale(&["wait-online", "c"]);
+    c.wait_for(
+        "c joined after registration",
+        Duration::from_secs(30),
+        |n| n.exec(&["tailscale", "status"]).1.contains(&a_ip),
+    );
+    assert!(
+        verbose(&c.log()),
+        "verbosity filter: TS_LOG_VERBOSITY=1 brings [v1] lines back:\n{}",
+        c.log_tail()
+    );
+    drop(c);
+
+    // A subnet route advertised by a, approved, reaches b.
+    let subnet = "192.0.2.0/24"; // TEST-NET-1: a route, never contacted
+    a.must(
+        "advertising a subnet route (advertiseroutes)",
+        &["tailscale", "set", &format!("--advertise-routes={subnet}")],
+    );
+    headscale(&["approve-routes", "a", subnet]);
+    b.must(
+        "accepting routes (useroutes)",
+        &["tailscale", "set", "--accept-routes"],
+    );
+    b.wait_for(
+        "a's subnet route in b's routing table (advertiseroutes, useroutes)",
+        Duration::from_secs(30),
+        |n| {
+            n.exec(&["ip", "route", "show", "table", "52"])
+                .1
+                .contains("192.0.2.0/24")
+        },
+    );
+
+    // a is an exit node and b uses it; both keep running.
+    a.must(
+        "advertising an exit node (advertiseexitnode)",
+        &[
+            "tailscale",
+            "set",
+            "--advertise-exit-node",
+            &format!("--advertise-routes={subnet}"),
+        ],
+    );
+    headscale(&["approve-routes", "a", &format!("{subnet},0.0.0.0/0,::/0")]);
+    b.wait_for("a offered as an exit node", Duration::from_secs(30), |n| {
+        n.exec(&["tailscale", "exit-node", "list"])
+            .1
+            .contains(&a_ip)
+    });
+    b.must(
+        "using a as exit node (useexitnode)",
+        &[
+            "tailscale",
+            "set",
+            &format!("--exit-node={a_ip}"),
+            "--exit-node-allow-lan-access",
+        ],
+    );
+    b.wait_for(
+        "the exit node's default route in b's table (useexitnode)",
+        Duration::from_secs(30),
+        |n| {
+            n.exec(&["ip", "route", "show", "table", "52"])
+                .1
+                .contains("default")
+        },
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    for n in [&a, &b] {
+        assert!(
+            n.running() && !n.log().contains("panic"),
+            "{}: tailscaled keeps running with an exit node (netstack): no panic:\n{}",
+            n.name,
+            n.log_tail()
+        );
+    }
+
+    // Restarting keeps the identity, from the state volume alone.
+    b.must(
+        "leaving the exit node",
+        &["tailscale", "set", "--exit-node="],
+    );
+    b.restart();
+    b.wait_for(
+        "b back on the tailnet with its old address, no new login",
+        Duration::from_secs(60),
+        |n| n.exec(&["tailscale", "ip", "-4"]).1.trim() == b_ip,
+    );
+    let state = b.must(
+        "listing the state directory",
+        &["ls", "-a", "/var/lib/tailscale"],
+    );
+    assert!(
+        state.lines().any(|l| l == "tailscaled.state"),
+        "state: tailscaled.state on the volume:\n{state}"
+    );
+    let (_, cache) = b.exec(&["find", "/var/lib/tailscale", "-path", "*netmap*"]);
+    assert!(
+        cache.trim().is_empty(),
+        "no netmap cache on flash (cachenetmap omitted):\n{cache}"
+    );
+
+    // The negative control: without netstack, everything still joins but
+    // the canary fails.
+    let body = default_recipe().replace(
+        "repository = \"https://github.com/tailscale/tailscale.git\"",
+        &format!("repository = \"{}\"", daemon.git_url),
+    );
+    let body = body.replace(
+        "url = \"https://busybox.net/downloads/busybox-{version}.tar.bz2\"",
+        &format!("url = \"{}\"", daemon.busybox_url),
+    );
+    let without = body.replace("  \"netstack\",\n", "");
+    assert!(
+        !without.contains("\"netstack\""),
+        "netstack left in the recipe"
+    );
+    load_image(
+        &daemon,
+        "mtts-e2e-image:no-netstack",
+        "Dockerfile.no-netstack",
+        Some(&without),
+    );
+    let d = Node::start(
+        &daemon,
+        "d",
+        "mtts-e2e-image:no-netstack",
+        &NodeOptions {
+            privileged: false,
+            env: derp_env,
+        },
+    );
+    d.up(&control);
+    headscale(&["wait-online", "d"]);
+    d.wait_for(
+        "d lists a (it joins without netstack)",
+        Duration::from_secs(30),
+        |n| n.exec(&["tailscale", "status"]).1.contains(&a_ip),
+    );
+    let (_, answer) = d.exec(&[
+        "nslookup",
+        &format!("a.{}", control.domain),
+        "100.100.100.100",
+    ]);
+    eprintln!("e2e: negative control, nslookup without netstack:\n{answer}");
+    assert!(
+        !answer.contains(&a_ip),
+        "without netstack the MagicDNS canary must fail, as the original project found; it answered:\n{answer}"
+    );
+}
