@@ -44,6 +44,10 @@ features = [
   # The exit node's DNS-over-HTTPS proxy for its clients; featuretags would
   # pull it in for advertiseexitnode anyway, listed to say why.
   "peerapiserver",
+  # Without it `tailscale up` joins and then exits 1 ("tailnet lock is not
+  # supported by this binary"): the CLI cannot read the netmap the daemon
+  # sends it (seen in v1.98.5 and v1.102.2; the e2e tailnet test). ~185 kB.
+  "tailnetlock",
 ]
 
 [busybox]
