@@ -10,6 +10,8 @@
 #       $MTTS_APT_SOURCES, when set, is used as the sources file instead.
 #   debian_apt DIR COMMAND ARGS...
 #       runs apt-get/apt-cache COMMAND with that private state.
+#   apt_need COMMAND PACKAGE
+#       installs the machine's PACKAGE (system apt) unless COMMAND is there.
 # Callers define die().
 
 debian_apt_sources() {
@@ -112,4 +114,14 @@ debian_apt() {
     -o "Dir::Cache=$dir/cache" \
     -o "APT::Sandbox::User=root" \
     "$@"
+}
+
+apt_need() {
+  local cmd=$1 pkg=$2
+  command -v "$cmd" >/dev/null 2>&1 && return 0
+  echo "installing $pkg (for $cmd)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -q -o DPkg::Lock::Timeout=300 update </dev/null >&2 || die "apt-get update failed"
+  apt-get -q -y -o DPkg::Lock::Timeout=300 --no-install-recommends install "$pkg" </dev/null >&2 ||
+    die "apt-get install $pkg failed"
 }

@@ -135,6 +135,30 @@ impl Daemon {
     }
 }
 
+impl Daemon {
+    /// Builds the amd64 image from `dockerfile` into the daemon as `tag`.
+    pub fn load(&self, dockerfile: &Path, tag: &str) {
+        self.buildx(
+            dockerfile,
+            &[
+                "--platform",
+                "linux/amd64",
+                "--provenance=false",
+                "--load",
+                "-t",
+                tag,
+            ],
+        )
+        .assert_ok(&format!("loading {tag}"));
+    }
+
+    /// The body (without `# syntax=`) of [`Daemon::real_stub`].
+    pub fn real_recipe(&self) -> String {
+        let text = std::fs::read_to_string(self.real_stub("Dockerfile")).unwrap_or_default();
+        text.lines().skip(1).map(|l| format!("{l}\n")).collect()
+    }
+}
+
 /// The repository's own recipe: the root Dockerfile without its
 /// `# syntax=` line.
 pub fn default_recipe() -> String {

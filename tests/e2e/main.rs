@@ -22,7 +22,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use harness::{Daemon, default_recipe, env, out_dir, run, stub, try_run};
+use harness::{Daemon, env, out_dir, run, stub, try_run};
 use oci::{Oci, PlatformImage};
 
 /// How each platform's binaries must look, and how to run them here.
@@ -444,19 +444,7 @@ fn amd64_image_runs_tailscaled_in_the_daemon() {
     let _ = main_image();
     let daemon = Daemon::today();
     let tag = "mtts-e2e-image:amd64";
-    daemon
-        .buildx(
-            &daemon.real_stub("Dockerfile"),
-            &[
-                "--platform",
-                "linux/amd64",
-                "--provenance=false",
-                "--load",
-                "-t",
-                tag,
-            ],
-        )
-        .assert_ok("loading the amd64 image");
+    daemon.load(&daemon.real_stub("Dockerfile"), tag);
     let name = "mtts-e2e-tailscaled";
     let _ = daemon.docker().args(["rm", "-f", name]).output();
     // As on RouterOS: kernel TUN. Without /dev/net/tun here, userspace
@@ -637,11 +625,8 @@ fn unknown_recipe_key_names_key_and_line() {
 #[ignore = "needs the BuildKit daemons and served sources: run scripts/test"]
 fn unknown_feature_fails_in_the_tags_step_naming_it() {
     let daemon = Daemon::today();
-    let body = default_recipe()
-        .replace(
-            "repository = \"https://github.com/tailscale/tailscale.git\"",
-            &format!("repository = \"{}\"", daemon.git_url),
-        )
+    let body = daemon
+        .real_recipe()
         .replace("features = [\n", "features = [\n  \"nosuchfeature\",\n");
     assert!(body.contains("nosuchfeature"));
     let path = stub("Dockerfile.badfeature", &body);
@@ -706,8 +691,7 @@ fn unused_build_args_and_contexts_are_warned_about() {
 #[ignore = "needs the BuildKit daemons and served sources: run scripts/test"]
 fn recipe_pins_are_checked_before_anything_runs() {
     let daemon = Daemon::today();
-    let recipe = std::fs::read_to_string(daemon.real_stub("Dockerfile")).unwrap_or_default();
-    let body: String = recipe.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    let body = daemon.real_recipe();
     // A version bump that forgot its checksum fails at once, by name.
     let sha = "34f9ea6ff8636f2c9241153b9114eefa9e65674a45318ae1ef95bb5f31c53bb2";
     let nosha = body
@@ -770,8 +754,7 @@ fn a_disabled_filter_and_a_filter_patch_contradict() {
         context.join("patches/stderr_verbosity_filter.go"),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let recipe = std::fs::read_to_string(daemon.real_stub("Dockerfile")).unwrap_or_default();
-    let body: String = recipe.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    let body = daemon.real_recipe();
     let path = stub(
         "Dockerfile.nofilter",
         &body.replace("verbosity_filter = true", "verbosity_filter = false"),

@@ -18,7 +18,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use containers::{Node, NodeOptions};
-use harness::{Daemon, default_recipe, env, root, stub};
+use harness::{Daemon, env, root, stub};
 
 fn headscale_script() -> PathBuf {
     root().join("tests/e2e/fixtures/headscale.sh")
@@ -95,27 +95,6 @@ fn headscale(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
-/// The image under test, loaded into the daemon from a recipe body.
-fn load_image(daemon: &Daemon, tag: &str, stub_name: &str, body: Option<&str>) {
-    let dockerfile = match body {
-        None => daemon.real_stub("Dockerfile"),
-        Some(body) => stub(stub_name, body),
-    };
-    daemon
-        .buildx(
-            &dockerfile,
-            &[
-                "--platform",
-                "linux/amd64",
-                "--provenance=false",
-                "--load",
-                "-t",
-                tag,
-            ],
-        )
-        .assert_ok(&format!("loading {tag}"));
-}
-
 impl Node<'_> {
     fn up(&self, control: &Headscale) {
         self.must(
@@ -140,7 +119,7 @@ impl Node<'_> {
 #[ignore = "needs the BuildKit daemons and served sources: run scripts/test"]
 fn amd64_image_joins_a_real_tailnet() {
     let daemon = Daemon::today();
-    load_image(&daemon, "mtts-e2e-image:amd64", "", None);
+    daemon.load(&daemon.real_stub("Dockerfile"), "mtts-e2e-image:amd64");
     let control = Headscale::start(&env("MTTS_E2E_BRIDGE_ADDR"));
     let derp_env: Vec<(&str, &str)> = control
         .tailscaled_env
@@ -373,14 +352,7 @@ fn amd64_image_joins_a_real_tailnet() {
 
     // The negative control: without netstack, everything still joins but
     // the canary fails.
-    let body = default_recipe().replace(
-        "repository = \"https://github.com/tailscale/tailscale.git\"",
-        &format!("repository = \"{}\"", daemon.git_url),
-    );
-    let body = body.replace(
-        "url = \"https://busybox.net/downloads/busybox-{version}.tar.bz2\"",
-        &format!("url = \"{}\"", daemon.busybox_url),
-    );
+    let body = daemon.real_recipe();
     // gro depends on netstack: featuretags would pull netstack back in.
     let without: String = body
         .lines()
@@ -411,11 +383,9 @@ fn amd64_image_joins_a_real_tailnet() {
         tags.trim().split(',').any(|t| t == "ts_omit_netstack"),
         "the negative control must really omit netstack: {tags}"
     );
-    load_image(
-        &daemon,
+    daemon.load(
+        &stub("Dockerfile.no-netstack", &without),
         "mtts-e2e-image:no-netstack",
-        "Dockerfile.no-netstack",
-        Some(&without),
     );
     let d = Node::start(
         &daemon,
