@@ -28,6 +28,18 @@ pub use raw::RawError;
 pub use source::{ImageRef, ImageRefError, ResolveMode, Source, validate_digest};
 pub use state::{Env, OpOptions, State};
 
+/// At most this many characters of a user's value appear in a message, so a
+/// huge input cannot flood a log.
+pub const MAX_QUOTED: usize = 80;
+
+/// `s` cut after [`MAX_QUOTED`] characters, `...` marking the cut.
+pub fn short(s: &str) -> String {
+    match s.char_indices().nth(MAX_QUOTED) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
 /// Mistakes in how a graph was put together.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LlbError {

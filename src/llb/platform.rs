@@ -136,13 +136,8 @@ impl FromStr for Platform {
     type Err = PlatformParseError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        // Messages quote at most 80 characters of what the user wrote.
-        let quoted = match s.char_indices().nth(80) {
-            Some((i, _)) => format!("{}...", &s[..i]),
-            None => s.to_string(),
-        };
         let err = |reason| PlatformParseError {
-            input: quoted.clone(),
+            input: super::short(s),
             reason,
         };
         let trimmed = s.trim();

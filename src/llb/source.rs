@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use super::MAX_QUOTED;
 use super::caps::Cap;
 use super::state::{Node, Op, OpMeta, OpOptions, State};
 use crate::proto::pb;
@@ -52,10 +53,8 @@ const MAX_NAME_LEN: usize = 255;
 /// The longest tag.
 const MAX_TAG_LEN: usize = 128;
 /// How much of a user's text an error message repeats.
-const MAX_QUOTED: usize = 80;
-
 /// `text` for an error message: escaped, and cut after [`MAX_QUOTED`]
-/// characters so a huge input cannot flood a log.
+/// characters, with the whole length.
 fn quoted(text: &str) -> String {
     match text.char_indices().nth(MAX_QUOTED) {
         None => format!("{text:?}"),

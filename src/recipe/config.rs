@@ -89,7 +89,8 @@ struct RawRecipe {
 }
 
 impl RawRecipe {
-    /// `self` with every key that `over` sets replaced by `over`'s value.
+    /// `self` with every key that `over` sets replaced by `over`'s value;
+    /// the labels are left to [`merge_labels`].
     fn overlaid(self, over: RawRecipe) -> RawRecipe {
         RawRecipe {
             tailscale: RawTailscale {
@@ -112,7 +113,8 @@ impl RawRecipe {
                 xx: over.images.xx.or(self.images.xx),
             },
             upx: over.upx.or(self.upx),
-            labels: self.labels.into_iter().chain(over.labels).collect(),
+            // Labels merge by their full spelling: see merge_labels.
+            labels: BTreeMap::new(),
         }
     }
 }

@@ -234,13 +234,8 @@ pub fn goproxy(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// What an error message quotes of a user's value: the first 80 characters.
-pub fn short(s: &str) -> String {
-    match s.char_indices().nth(80) {
-        Some((i, _)) => format!("{}...", &s[..i]),
-        None => s.to_string(),
-    }
-}
+/// What an error message quotes of a user's value (the LLB layer's cut).
+pub use crate::llb::short;
 
 /// Free text that ends up in the image config: printable, one line, bounded.
 pub fn text_value(what: &str, s: &str) -> Result<(), String> {
