@@ -11,7 +11,8 @@
 #   debian_apt DIR COMMAND ARGS...
 #       runs apt-get/apt-cache COMMAND with that private state.
 #   apt_need COMMAND PACKAGE
-#       installs the machine's PACKAGE (system apt) unless COMMAND is there.
+#       installs the machine's PACKAGE (system apt) unless COMMAND is there;
+#       the package lists are updated once per script.
 # Callers define die().
 
 debian_apt_sources() {
@@ -121,7 +122,10 @@ apt_need() {
   command -v "$cmd" >/dev/null 2>&1 && return 0
   echo "installing $pkg (for $cmd)" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get -q -o DPkg::Lock::Timeout=300 update </dev/null >&2 || die "apt-get update failed"
+  if [[ -z ${APT_NEED_UPDATED:-} ]]; then
+    apt-get -q -o DPkg::Lock::Timeout=300 update </dev/null >&2 || die "apt-get update failed"
+    APT_NEED_UPDATED=1
+  fi
   apt-get -q -y -o DPkg::Lock::Timeout=300 --no-install-recommends install "$pkg" </dev/null >&2 ||
     die "apt-get install $pkg failed"
 }
