@@ -17,9 +17,9 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use mtts_frontend::cli::GraphArgs;
 use mtts_frontend::llb::marshal;
 use mtts_frontend::offline;
+use mtts_frontend::offline::Options as GraphArgs;
 use mtts_frontend::recipe::{BuildRequest, PlatformResult};
 
 /// The build platform is fixed so the numbers do not depend on the machine

@@ -6,9 +6,9 @@ mod image_config;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use mtts_frontend::cli::GraphArgs;
 use mtts_frontend::llb::inspect::{Graph, Vertex};
 use mtts_frontend::offline;
+use mtts_frontend::offline::Options as GraphArgs;
 use mtts_frontend::proto::pb;
 use mtts_frontend::recipe::PlatformResult;
 
@@ -691,10 +691,13 @@ fn before_buildkit_0_19_an_exec_makes_the_links_in_the_same_snapshot() {
             .unwrap_or_default();
         assert_eq!(out.input, -1, "the layer is a scratch mount: one snapshot");
         let script = e.meta.clone().unwrap_or_default().args.join(" ");
-        assert!(
-            script
-                .contains("ln -s /usr/local/bin/tailscale.combined /out/usr/local/bin/tailscaled")
+        assert!(script.contains(r#"ln -s "$MTTS_BINARY" "$MTTS_OUT$bin_dir/tailscaled""#));
+        let env = env_of(layer);
+        assert_eq!(
+            env.get("MTTS_BINARY").map(String::as_str),
+            Some("/usr/local/bin/tailscale.combined")
         );
+        assert_eq!(env.get("MTTS_OUT").map(String::as_str), Some("/out"));
         let staged = mounted(&g, layer, "/staged").unwrap_or_else(|| panic!("nothing staged"));
         assert_eq!(copies_of(staged, "tailscale.combined"), 1);
     }
@@ -731,7 +734,7 @@ fn both_frontend_images_carry_the_same_labels() {
 fn parsers_never_panic_on_junk() {
     use mtts_frontend::gateway::options::{ContextSpec, FrontendOptions};
     use mtts_frontend::llb::{ImageRef, Platform};
-    use mtts_frontend::recipe::{BuildArgs, Recipe, Target, inputs};
+    use mtts_frontend::recipe::{BuildArgs, Recipe, Target, request};
     const ALPHABET: &[u8] = b"a1/:@.=-_ #[]\"'\n\tvxZ\xc3\xa9{}";
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move || {
@@ -752,7 +755,7 @@ fn parsers_never_panic_on_junk() {
         errors += usize::from(ImageRef::parse(&s).is_err());
         errors += usize::from(Recipe::parse(&s, "junk").is_err());
         errors += usize::from(Target::parse(&s).is_err());
-        errors += usize::from(inputs::parse_platforms(&[s.as_str()]).is_err());
+        errors += usize::from(request::parse_platforms(&[s.as_str()]).is_err());
         errors += usize::from(ContextSpec::parse("x", &s).is_err());
         let args = BTreeMap::from([("TAILSCALE_VERSION".to_string(), s.clone())]);
         errors += usize::from(BuildArgs::resolve(&recipe, &args).is_err());

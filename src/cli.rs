@@ -41,7 +41,7 @@ pub struct GraphArgs {
     #[arg(long = "platform", value_name = "PLATFORM")]
     pub platforms: Vec<String>,
     /// Build argument KEY=VALUE (repeatable): TAILSCALE_VERSION,
-    /// BUSYBOX_VERSION, BUSYBOX_SHA256, OCI_VERSION.
+    /// BUSYBOX_VERSION, BUSYBOX_SHA256, OCI_VERSION, GOPROXY.
     #[arg(long = "build-arg", value_name = "KEY=VALUE")]
     pub build_args: Vec<String>,
     /// Image label KEY=VALUE (repeatable), like `docker buildx build --label`.
@@ -64,4 +64,17 @@ pub enum Format {
     Text,
     /// A JSON array of vertices.
     Json,
+}
+
+impl From<GraphArgs> for mtts_frontend::offline::Options {
+    fn from(a: GraphArgs) -> Self {
+        mtts_frontend::offline::Options {
+            platforms: a.platforms,
+            build_args: a.build_args,
+            labels: a.labels,
+            target: a.target,
+            recipe: a.recipe,
+            build_platform: a.build_platform,
+        }
+    }
 }

@@ -2,9 +2,13 @@
 //! image by emitting LLB directly.
 //!
 //! - [`llb`]: a generic, typed LLB graph layer (knows nothing of Tailscale).
-//! - [`proto`]: the BuildKit wire types it marshals into.
+//! - [`recipe`]: the mikrotik-tailscale graph, stage by stage (no gRPC).
+//! - [`gateway`]: BuildKit's gateway protocol (knows nothing of the recipe).
+//! - [`frontend`]: the recipe served through the gateway.
+//! - [`offline`]: the same graph without a BuildKit, for the CLI.
+//! - [`proto`]: the BuildKit wire types.
 
-pub mod cli;
+pub mod frontend;
 pub mod gateway;
 pub mod llb;
 pub mod offline;

@@ -3,7 +3,10 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
-use mtts_frontend::cli::{Cli, Command, Format};
+mod cli;
+
+use cli::{Cli, Command, Format};
+use mtts_frontend::frontend::MikrotikTailscale;
 use mtts_frontend::gateway;
 use mtts_frontend::llb::inspect::Graph;
 use mtts_frontend::offline;
@@ -31,13 +34,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     match cli.command {
         Some(Command::Llb(args)) => {
-            let def = offline::definition(&args)?;
+            let def = offline::definition(&args.into())?;
             stdout
                 .write_all(&def.to_bytes())
                 .context("writing the definition")?;
         }
         Some(Command::Graph { args, format }) => {
-            let def = offline::definition(&args)?;
+            let def = offline::definition(&args.into())?;
             let graph = Graph::decode(&def.pb)?;
             let text = match format {
                 Format::Text => graph.to_text(),
@@ -58,7 +61,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .enable_all()
                 .build()
                 .context("starting the async runtime")?;
-            runtime.block_on(gateway::serve())?;
+            runtime.block_on(gateway::serve(&MikrotikTailscale))?;
         }
     }
     stdout.flush().context("writing to stdout")?;

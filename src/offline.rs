@@ -1,27 +1,42 @@
 //! The offline commands: the same graph the frontend would solve, made
-//! without a BuildKit (base image configs from [`StaticResolver`]).
+//! without a BuildKit (base image configs from [`PublishedConfigs`]).
+
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::cli::GraphArgs;
 use crate::llb::inspect::Graph;
 use crate::llb::{
-    CopyOptions, Definition, FileActions, NetMode, OpOptions, Platform, ResolveMode, Source, State,
-    marshal,
+    CopyOptions, Definition, FileActions, ImageMeta, ImageMetaResolver, ImageRef, NetMode,
+    OpOptions, Platform, ResolveError, ResolveMode, Source, State, marshal,
 };
 use crate::recipe::{
-    self, BuildArgs, BuildRequest, DaemonSupport, Overrides, PlatformResult, Recipe,
-    StaticResolver, Target, inputs,
+    self, BuildRequest, DaemonSupport, Inputs, Named, PlatformResult, PublishedConfigs, Recipe,
+    RequestOptions, SourceError, request::InputError,
 };
 
-/// The paths of the build context the recipe reads; only these are
-/// transferred from the client.
-pub const CONTEXT_INCLUDES: &[&str] = &["patches", "busybox-applets.config"];
+/// What to build, as the offline commands take it: the inputs `docker
+/// buildx build` would pass.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `--platform` values; none means the build platform.
+    pub platforms: Vec<String>,
+    /// `KEY=VALUE` build arguments.
+    pub build_args: Vec<String>,
+    /// `KEY=VALUE` image labels.
+    pub labels: Vec<String>,
+    pub target: Option<String>,
+    /// The stub Dockerfile holding the TOML recipe; none: the built-in one.
+    pub recipe: Option<PathBuf>,
+    /// Where the build runs; none: this machine's platform.
+    pub build_platform: Option<String>,
+}
 
-/// Turns command-line arguments into a checked build request.
-pub fn request(args: &GraphArgs) -> anyhow::Result<BuildRequest> {
-    let recipe = match &args.recipe {
+/// Turns the offline options into a checked build request, logging its
+/// warnings.
+pub fn request(options: &Options) -> anyhow::Result<BuildRequest> {
+    let recipe = match &options.recipe {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading recipe {}", path.display()))?;
@@ -29,61 +44,70 @@ pub fn request(args: &GraphArgs) -> anyhow::Result<BuildRequest> {
         }
         None => Recipe::default(),
     };
-    let build_args = recipe::parse_pairs("--build-arg", &args.build_args)?;
-    let labels = recipe::parse_pairs("--label", &args.labels)?;
-    inputs::check_labels(&labels)?;
-    let resolved = BuildArgs::resolve(&recipe, &build_args)?;
-    for unused in &resolved.unused {
-        tracing::warn!(
-            "build argument {} is not used by this build",
-            recipe::validate::short(unused)
-        );
-    }
-    let build_platform = match &args.build_platform {
+    let build_platform = match &options.build_platform {
         Some(p) => p
             .parse::<Platform>()
-            .map_err(|e| inputs::InputError::PlatformSyntax(e.to_string()))?,
+            .map_err(|e| InputError::PlatformSyntax(e.to_string()))?,
         None => Platform::host(),
     };
-    inputs::check_build_platform(&build_platform)?;
-    let platforms = if args.platforms.is_empty() {
-        inputs::parse_platforms(&[build_platform.to_string()])?
-    } else {
-        inputs::parse_platforms(&args.platforms)?
-    };
-    Ok(BuildRequest {
+    let (req, warnings) = BuildRequest::new(RequestOptions {
         recipe,
-        args: resolved,
-        platforms,
+        platforms: options.platforms.clone(),
+        build_args: recipe::parse_pairs("--build-arg", &options.build_args)?,
+        labels: recipe::parse_pairs("--label", &options.labels)?,
+        target: options.target.clone().unwrap_or_default(),
         build_platform,
-        target: Target::parse(args.target.as_deref().unwrap_or(""))?,
-        labels,
         network: NetMode::Sandbox,
         no_cache: false,
+        resolve_mode: ResolveMode::Default,
         daemon: DaemonSupport::all(),
-    })
+    })?;
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(req)
 }
 
-/// The build context as a local source of the client session, as
-/// `buildctl build --local context=DIR` provides it.
-pub fn local_context() -> State {
-    Source::local("context")
-        .include_patterns(CONTEXT_INCLUDES)
-        .shared_key_hint("context")
-        .named("[context] patches/ busybox-applets.config")
-        .state()
+/// The inputs as `buildctl build --local context=DIR` provides them: the
+/// build context as the client session's `context` local source, base
+/// images as the recipe pins them, no named contexts.
+struct OfflineInputs;
+
+impl ImageMetaResolver for OfflineInputs {
+    async fn resolve_image(
+        &self,
+        image: &ImageRef,
+        _platform: &Platform,
+        _mode: ResolveMode,
+    ) -> Result<ImageMeta, ResolveError> {
+        Ok(PublishedConfigs::meta_for(image))
+    }
 }
 
-/// The whole graph for `args` as one definition: one platform's result
+impl Inputs for OfflineInputs {
+    fn build_context(&self, paths: &[&str]) -> Result<State, SourceError> {
+        Ok(Source::local("context")
+            .include_patterns(paths)
+            .shared_key_hint("context")
+            .named("[context] patches/ busybox-applets.config")
+            .state())
+    }
+
+    fn named_context(&self, _name: &str) -> Result<Option<Named>, SourceError> {
+        Ok(None)
+    }
+}
+
+/// The whole graph for `options` as one definition: one platform's result
 /// directly, several collected into `/<os>_<arch>[_<variant>]/` directories
 /// (the layout buildx's local exporter uses for several platforms).
-pub fn definition(args: &GraphArgs) -> anyhow::Result<Definition> {
-    Ok(combine(&results(args)?))
+pub fn definition(options: &Options) -> anyhow::Result<Definition> {
+    Ok(combine(&results(options)?))
 }
 
-/// Every platform's result for `args`.
-pub fn results(args: &GraphArgs) -> anyhow::Result<Vec<PlatformResult>> {
-    results_for(&request(args)?)
+/// Every platform's result for `options`.
+pub fn results(options: &Options) -> anyhow::Result<Vec<PlatformResult>> {
+    results_for(&request(options)?)
 }
 
 /// Every platform's result for a checked request.
@@ -91,14 +115,7 @@ pub fn results_for(req: &BuildRequest) -> anyhow::Result<Vec<PlatformResult>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .context("starting the async runtime")?;
-    let sources = runtime.block_on(recipe::prepare_sources(
-        &StaticResolver,
-        req,
-        Overrides::default(),
-        local_context(),
-        ResolveMode::Default,
-    ))?;
-    Ok(recipe::build(req, &sources)?)
+    Ok(runtime.block_on(recipe::build(req, &OfflineInputs))?)
 }
 
 /// One definition for several platforms' results.

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 const SCRIPT: &str = include_str!("../src/recipe/scripts/apply-patches.sh");
+/// Stands for the frontend's built-in filter file.
+const BUILTIN_FILTER: &str = "package main\n\n// the built-in filter\n";
 
 /// Which `patch` runs the script: the system's, or busybox's applet.
 #[derive(Clone, Copy, Debug)]
@@ -76,14 +78,20 @@ impl Trees {
             self.root.join("bin").display(),
             std::env::var("PATH").unwrap_or_default()
         );
-        let out = Command::new("sh")
-            .args(["-euc", SCRIPT, "apply-patches"])
+        let mut cmd = Command::new("sh");
+        cmd.args(["-euc", SCRIPT, "apply-patches"])
             .env("PATH", path)
             .env("MTTS_PATCHES", self.root.join("patches"))
             .env("MTTS_SRC", self.root.join("src"))
-            .env("MTTS_VERBOSITY_FILTER", verbosity_filter.to_string())
-            .output()
-            .unwrap_or_else(|e| panic!("sh: {e}"));
+            .env_remove("MTTS_FILTER_FILE");
+        if verbosity_filter {
+            self.write("builtin/stderr_verbosity_filter.go", BUILTIN_FILTER);
+            cmd.env(
+                "MTTS_FILTER_FILE",
+                self.root.join("builtin/stderr_verbosity_filter.go"),
+            );
+        }
+        let out = cmd.output().unwrap_or_else(|e| panic!("sh: {e}"));
         (
             out.status.success(),
             format!(
@@ -183,13 +191,23 @@ fn a_filter_file_contradicting_the_recipe_fails() {
                 && log.contains("patches/stderr_verbosity_filter.go"),
             "{log}"
         );
-        // With the filter on, the context's copy replaces the built-in one.
+        // With the filter on, the context's copy replaces the built-in one...
         let (ok, log) = t.apply(true);
         assert!(ok, "{log}");
         assert_eq!(
             t.read("src/cmd/tailscaled/stderr_verbosity_filter.go")
                 .as_deref(),
             Some("package main\n")
+        );
+        // ...which is there without one.
+        std::fs::remove_file(t.root.join("patches/stderr_verbosity_filter.go"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (ok, log) = t.apply(true);
+        assert!(ok, "{log}");
+        assert_eq!(
+            t.read("src/cmd/tailscaled/stderr_verbosity_filter.go")
+                .as_deref(),
+            Some(BUILTIN_FILTER)
         );
     }
 }

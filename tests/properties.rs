@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use mtts_frontend::gateway::options::FrontendOptions;
-use mtts_frontend::recipe::{BuildArgs, Recipe, inputs, parse_pairs};
+use mtts_frontend::recipe::{BuildArgs, Recipe, parse_pairs, request};
 use proptest::prelude::*;
 
 /// Any text, weighted towards what breaks parsers: quotes, brackets,
@@ -110,7 +110,7 @@ proptest! {
         if let Err(e) = parse_pairs("--label", &[value.as_str()]) {
             prop_assert!(e.to_string().starts_with("--label "), "{}", e);
         }
-        if let Err(e) = inputs::parse_platforms(&[value.as_str()]) {
+        if let Err(e) = request::parse_platforms(&[value.as_str()]) {
             let msg = e.to_string();
             prop_assert!(msg.contains("platform"), "{}", msg);
             prop_assert!(msg.len() < 1000, "{} bytes", msg.len());

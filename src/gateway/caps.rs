@@ -5,7 +5,6 @@ use std::collections::BTreeSet;
 use crate::llb::Cap;
 use crate::proto::gateway::PongResponse;
 use crate::proto::moby::buildkit::v1::apicaps::ApiCap;
-use crate::recipe::DaemonSupport;
 
 /// Gateway caps this frontend cannot work without.
 pub const REQUIRED_GATEWAY_CAPS: &[(&str, &str)] = &[
@@ -108,12 +107,9 @@ impl DaemonCaps {
         self.gateway.contains(id)
     }
 
-    /// The optional features the recipe may use on this daemon.
-    pub fn support(&self) -> DaemonSupport {
-        DaemonSupport {
-            merge_op: self.llb.contains(Cap::MergeOp.id()),
-            file_symlink: self.llb.contains(Cap::FileSymlinkCreate.id()),
-        }
+    /// Whether the daemon can take ops that need `cap`.
+    pub fn has_llb(&self, cap: Cap) -> bool {
+        self.llb.contains(cap.id())
     }
 
     /// Fails, naming every missing cap, unless the daemon has the gateway
@@ -188,7 +184,7 @@ mod tests {
             &["mergeop", "file.symlink.create", "exec.meta.base"],
         ));
         assert_eq!(caps.check_gateway(), Ok(()));
-        assert_eq!(caps.support(), DaemonSupport::all());
+        assert!(caps.has_llb(Cap::MergeOp) && caps.has_llb(Cap::FileSymlinkCreate));
         assert_eq!(
             caps.check_llb(&BTreeSet::from([Cap::ExecMetaBase, Cap::MergeOp])),
             Ok(())
@@ -200,7 +196,7 @@ mod tests {
         let mut p = pong(&[], &["exec.meta.base"]);
         p.llb_caps.push(cap("mergeop", false));
         let caps = DaemonCaps::from_pong(&p);
-        assert!(!caps.support().merge_op);
+        assert!(!caps.has_llb(Cap::MergeOp));
     }
 
     #[test]
@@ -232,7 +228,7 @@ mod tests {
         let caps = DaemonCaps::from_pong(&PongResponse::default());
         assert!(caps.has_gateway("solve.base"));
         assert!(caps.llb.contains("source.git"));
-        assert!(!caps.support().merge_op);
+        assert!(!caps.has_llb(Cap::MergeOp));
         assert!(caps.check_gateway().is_err(), "no Return: too old");
     }
 }

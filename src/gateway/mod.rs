@@ -1,38 +1,38 @@
-//! The gateway frontend: everything that talks to BuildKit. It reads the
-//! options and inputs, resolves images, hands the recipe typed inputs,
-//! solves what the recipe makes and returns the result. The recipe itself
-//! never sees gRPC.
+//! The gateway protocol, shaped like BuildKit's `dockerui`: everything that
+//! talks to BuildKit, and nothing of what is built. A [`Frontend`] gets a
+//! [`Client`] that knows the options, the entrypoint file (the stub
+//! Dockerfile), the main and named contexts by name, image configs and
+//! warnings; it returns a state per platform, which this module solves and
+//! returns as the result, or answers a subrequest.
 
 pub mod caps;
+pub mod contexts;
 pub mod options;
 pub mod result;
 mod transport;
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Mutex;
 
 use tonic::transport::Channel;
 
 use crate::llb::{
-    Definition, ImageRef, OpOptions, Platform, RawError, ResolveMode, Source, State, head_of,
-    marshal,
+    ImageMeta, ImageMetaResolver, ImageRef, OpOptions, Platform, ResolveError, ResolveMode, Source,
+    State, head_of, marshal,
 };
-use crate::offline::CONTEXT_INCLUDES;
 use crate::proto::gateway::llb_bridge_client::LlbBridgeClient;
 use crate::proto::gateway::{
     InputsRequest, PingRequest, ReadFileRequest, ResolveImageConfigRequest, ReturnRequest,
     SolveRequest, WarnRequest,
 };
 use crate::proto::{google, pb};
-use crate::recipe::validate::short;
-use crate::recipe::{
-    self, BaseOverride, BuildArgs, BuildRequest, ImageMeta, ImageResolver, Overrides, Recipe,
-    ResolveError, Target, image, inputs,
-};
 use caps::DaemonCaps;
-use options::{ContextSpec, FrontendEnv, FrontendOptions};
-use result::SolvedPlatform;
+use contexts::{ContextError, Contexts, NamedContext};
+use options::{FrontendEnv, FrontendOptions};
+use result::{SolvedPlatform, TargetInfo};
 
-type Client = LlbBridgeClient<Channel>;
+type Bridge = LlbBridgeClient<Channel>;
 
 /// Why a build could not be made; shown to the user by BuildKit.
 #[derive(Debug, thiserror::Error)]
@@ -40,21 +40,27 @@ pub enum GatewayError {
     #[error(transparent)]
     Options(#[from] options::OptionError),
     #[error(transparent)]
-    Input(#[from] recipe::InputError),
-    #[error(transparent)]
-    Recipe(#[from] recipe::RecipeError),
-    #[error(transparent)]
-    Resolve(#[from] ResolveError),
-    #[error(transparent)]
-    Build(#[from] recipe::BuildError),
+    Context(#[from] ContextError),
     #[error(transparent)]
     Caps(#[from] caps::CapsError),
+    #[error("connecting to BuildKit over stdio: {0}")]
+    Connect(tonic::transport::Error),
     #[error("{what}: {}", .status.message())]
     Rpc { what: String, status: tonic::Status },
-    #[error("{what}: {source}")]
-    Definition { what: String, source: RawError },
-    #[error("{0}")]
-    Other(String),
+    #[error("{0} is not UTF-8 text")]
+    NotText(String),
+    #[error("BuildKit returned no reference for {0}")]
+    NoReference(String),
+    #[error("encoding {what}: {source}")]
+    Encode {
+        what: &'static str,
+        source: serde_json::Error,
+    },
+    #[error("unsupported subrequest {0:?}; this frontend answers frontend.targets")]
+    Subrequest(String),
+    /// The frontend's own failure (a bad recipe, input, ...).
+    #[error(transparent)]
+    Frontend(Box<dyn std::error::Error + Send + Sync>),
 }
 
 fn rpc(what: impl Into<String>) -> impl FnOnce(tonic::Status) -> GatewayError {
@@ -62,18 +68,38 @@ fn rpc(what: impl Into<String>) -> impl FnOnce(tonic::Status) -> GatewayError {
     move |status| GatewayError::Rpc { what, status }
 }
 
-/// Runs as a BuildKit gateway frontend over stdin/stdout until the result
-/// (or the error) has been returned.
-pub async fn serve() -> Result<(), GatewayError> {
+/// What a frontend made for one platform.
+#[derive(Clone, Debug)]
+pub struct Built {
+    pub platform: Platform,
+    pub state: State,
+    /// The image config JSON, when the result is an image.
+    pub image_config: Option<Vec<u8>>,
+}
+
+/// What runs on top of the protocol.
+pub trait Frontend: Sync {
+    /// Makes the graph for every requested platform, asking `client` for
+    /// what it needs.
+    fn build(
+        &self,
+        client: &Client,
+    ) -> impl Future<Output = Result<Vec<Built>, GatewayError>> + Send;
+
+    /// The answer to `--call targets`.
+    fn targets(&self) -> Vec<TargetInfo>;
+}
+
+/// Runs `frontend` as a BuildKit gateway frontend over stdin/stdout until
+/// the result (or the error) has been returned.
+pub async fn serve<F: Frontend>(frontend: &F) -> Result<(), GatewayError> {
     tracing::info!(
         "mtts-frontend {} started by BuildKit",
         env!("CARGO_PKG_VERSION")
     );
     let env = FrontendEnv::from_vars(std::env::vars());
-    let mut client = transport::connect()
-        .await
-        .map_err(|e| GatewayError::Other(format!("connecting to BuildKit over stdio: {e}")))?;
-    let pong = client
+    let mut bridge = transport::connect().await.map_err(GatewayError::Connect)?;
+    let pong = bridge
         .ping(PingRequest {})
         .await
         .map_err(rpc("ping"))?
@@ -85,15 +111,7 @@ pub async fn serve() -> Result<(), GatewayError> {
         caps.llb.len()
     );
     let outcome = match env {
-        Ok(env) => {
-            Frontend {
-                client: client.clone(),
-                caps: caps.clone(),
-                env,
-            }
-            .run()
-            .await
-        }
+        Ok(env) => run(frontend, bridge.clone(), caps.clone(), env).await,
         Err(e) => Err(e.into()),
     };
     if !caps.has_gateway("return") {
@@ -118,147 +136,184 @@ pub async fn serve() -> Result<(), GatewayError> {
             }
         }
     };
-    client
+    bridge
         .r#return(request)
         .await
         .map_err(rpc("returning the result"))?;
     Ok(())
 }
 
-struct Frontend {
-    client: Client,
+/// One request: a subrequest answered at once, or a build solved.
+async fn run<F: Frontend>(
+    frontend: &F,
+    bridge: Bridge,
     caps: DaemonCaps,
     env: FrontendEnv,
+) -> Result<crate::proto::gateway::Result, GatewayError> {
+    let options = FrontendOptions::parse(&env.opts)?;
+    let encoding = |what| move |source| GatewayError::Encode { what, source };
+    match options.request_id.as_deref() {
+        None => {}
+        Some("frontend.targets") => {
+            return result::targets(&frontend.targets()).map_err(encoding("the target list"));
+        }
+        Some("frontend.subrequests.describe") => {
+            return result::describe().map_err(encoding("the subrequest list"));
+        }
+        Some(other) => return Err(GatewayError::Subrequest(other.to_string())),
+    }
+    caps.check_gateway()?;
+    let client = Client::connect(bridge, caps, env, options).await?;
+    let built = frontend.build(&client).await?;
+    for name in client.contexts.unused() {
+        client.warn(format!(
+            "named context {:?} is not used by this build",
+            crate::llb::short(&name)
+        ));
+    }
+
+    let definitions: Vec<_> = built.iter().map(|b| marshal(&b.state)).collect();
+    let needed = definitions
+        .iter()
+        .flat_map(|d| d.caps.iter().copied())
+        .collect();
+    client.caps.check_llb(&needed)?;
+    client.send_warnings().await;
+
+    let mut solved = Vec::with_capacity(built.len());
+    for (b, def) in built.into_iter().zip(definitions) {
+        let ref_id = client
+            .solve(def.pb, &format!("the build for {}", b.platform))
+            .await?;
+        solved.push(SolvedPlatform {
+            platform: b.platform,
+            ref_id,
+            image_config: b.image_config,
+        });
+    }
+    result::assemble(&solved, client.options.multi_platform).map_err(encoding("the result"))
 }
 
-impl Frontend {
-    async fn run(mut self) -> Result<crate::proto::gateway::Result, GatewayError> {
-        let opts = FrontendOptions::parse(&self.env.opts)?;
-        match opts.request_id.as_deref() {
-            None => {}
-            Some("frontend.targets") => {
-                return result::targets().map_err(|e| GatewayError::Other(e.to_string()));
-            }
-            Some("frontend.subrequests.describe") => {
-                return result::describe().map_err(|e| GatewayError::Other(e.to_string()));
-            }
-            Some(other) => {
-                return Err(GatewayError::Other(format!(
-                    "unsupported subrequest {other:?}; this frontend answers frontend.targets"
-                )));
-            }
-        }
-        self.caps.check_gateway()?;
+/// What a frontend may ask of BuildKit during one build.
+pub struct Client {
+    bridge: Bridge,
+    caps: DaemonCaps,
+    env: FrontendEnv,
+    options: FrontendOptions,
+    contexts: Contexts,
+    /// The digest of the op that loaded the entrypoint file: warnings point
+    /// at it.
+    entrypoint_digest: Mutex<Option<String>>,
+    warnings: Mutex<Vec<String>>,
+}
 
-        let mut inputs = self.inputs().await?;
-        let (recipe_text, recipe_digest) = self.read_recipe(&opts, &mut inputs).await?;
-        let recipe = Recipe::parse(&recipe_text, &opts.filename)?;
-
-        let build_platform = self.env.build_platform();
-        inputs::check_build_platform(&build_platform)?;
-        let platforms = if opts.platforms.is_empty() {
-            inputs::parse_platforms(&[build_platform.to_string()])?
+impl Client {
+    async fn connect(
+        mut bridge: Bridge,
+        caps: DaemonCaps,
+        env: FrontendEnv,
+        options: FrontendOptions,
+    ) -> Result<Self, GatewayError> {
+        let forwarded = if caps.has_gateway("frontend.inputs") {
+            bridge
+                .inputs(InputsRequest {})
+                .await
+                .map_err(rpc("reading the frontend inputs"))?
+                .into_inner()
+                .definitions
         } else {
-            inputs::parse_platforms(&opts.platforms)?
+            BTreeMap::new()
         };
-        let args = BuildArgs::resolve(&recipe, &opts.build_args)?;
-        inputs::check_labels(&opts.labels)?;
-        let req = BuildRequest {
-            recipe,
-            args,
-            platforms,
-            build_platform,
-            target: Target::parse(&opts.target)?,
-            labels: opts.labels.clone(),
-            network: opts.network,
-            no_cache: opts.no_cache,
-            daemon: self.caps.support(),
-        };
-
-        let mut warnings: Vec<String> = req
-            .args
-            .unused
-            .iter()
-            .map(|a| format!("build argument {} is not used by this build", short(a)))
-            .collect();
-        let context = match inputs.remove("context") {
-            Some(def) => {
-                State::from_definition(&def).map_err(|source| GatewayError::Definition {
-                    what: "the forwarded build context".into(),
-                    source,
-                })?
-            }
-            None => Source::local(&opts.context_local_name)
-                .session(&self.env.session_id)
-                .include_patterns(CONTEXT_INCLUDES)
-                .shared_key_hint(&opts.context_local_name)
-                .named("[internal] load build context")
-                .state(),
-        };
-        let overrides = self.overrides(&opts, &mut inputs, &mut warnings)?;
-        let resolver = GatewayResolver {
-            client: self.client.clone(),
-            session_id: self.env.session_id.clone(),
-        };
-        let sources =
-            recipe::prepare_sources(&resolver, &req, overrides, context, opts.resolve_mode).await?;
-        let built = recipe::build(&req, &sources)?;
-
-        let definitions: Vec<Definition> = built.iter().map(|r| marshal(&r.state)).collect();
-        let needed = definitions
-            .iter()
-            .flat_map(|d| d.caps.iter().copied())
-            .collect();
-        self.caps.check_llb(&needed)?;
-
-        if let Some(digest) = &recipe_digest {
-            for w in &warnings {
-                self.warn(digest, w).await;
-            }
-        }
-
-        let mut solved = Vec::with_capacity(built.len());
-        for (r, def) in built.iter().zip(definitions) {
-            let ref_id = self
-                .solve(def.pb, &format!("the build for {}", r.platform))
-                .await?;
-            let image_config = match &r.image_config {
-                Some(cfg) => {
-                    Some(image::config_json(cfg).map_err(|e| GatewayError::Other(e.to_string()))?)
-                }
-                None => None,
-            };
-            solved.push(SolvedPlatform {
-                platform: r.platform.clone(),
-                ref_id,
-                image_config,
-            });
-        }
-        let multi = self
-            .env
-            .opts
-            .get("multi-platform")
-            .is_some_and(|v| v == "true");
-        result::assemble(&solved, multi).map_err(|e| GatewayError::Other(e.to_string()))
+        let contexts = Contexts::new(
+            &env.session_id,
+            &options.context_local_name,
+            options.contexts.clone(),
+            forwarded,
+        );
+        Ok(Client {
+            bridge,
+            caps,
+            env,
+            options,
+            contexts,
+            entrypoint_digest: Mutex::new(None),
+            warnings: Mutex::new(Vec::new()),
+        })
     }
 
-    /// The definitions BuildKit forwarded (when it can forward any).
-    async fn inputs(&mut self) -> Result<BTreeMap<String, pb::Definition>, GatewayError> {
-        if !self.caps.has_gateway("frontend.inputs") {
-            return Ok(BTreeMap::new());
+    /// The frontend options of this build.
+    pub fn options(&self) -> &FrontendOptions {
+        &self.options
+    }
+
+    /// What the daemon can do.
+    pub fn caps(&self) -> &DaemonCaps {
+        &self.caps
+    }
+
+    /// The platform the daemon's worker runs on.
+    pub fn build_platform(&self) -> Platform {
+        self.env.build_platform()
+    }
+
+    /// The main build context with only `include` transferred.
+    pub fn main_context(&self, include: &[&str]) -> Result<State, GatewayError> {
+        Ok(self.contexts.main(include)?)
+    }
+
+    /// The named context `name` (`--build-context name=...`), if given.
+    pub fn named_context(&self, name: &str) -> Result<Option<NamedContext>, GatewayError> {
+        Ok(self.contexts.named(name)?)
+    }
+
+    /// Shows `message` as a warning of this build (sent before solving).
+    pub fn warn(&self, message: String) {
+        tracing::warn!("{message}");
+        if let Ok(mut w) = self.warnings.lock() {
+            w.push(message);
         }
-        Ok(self
-            .client
-            .inputs(InputsRequest {})
+    }
+
+    /// Reads the entrypoint file (`--file`, default `Dockerfile`): from the
+    /// forwarded `dockerfile` input, or the client's `dockerfile` local.
+    pub async fn read_entrypoint(&self) -> Result<String, GatewayError> {
+        let filename = &self.options.filename;
+        let def = match self.contexts.forwarded("dockerfile") {
+            Some(def) => def.clone(),
+            None => {
+                let local = &self.options.dockerfile_local_name;
+                let state = Source::local(local)
+                    .session(&self.env.session_id)
+                    .include_patterns(&[filename.as_str()])
+                    .shared_key_hint(local)
+                    .named(format!("[internal] load build definition from {filename}"))
+                    .state();
+                marshal(&state).pb
+            }
+        };
+        if let Ok(mut d) = self.entrypoint_digest.lock() {
+            *d = head_of(&def);
+        }
+        let ref_id = self.solve(def, filename).await?;
+        let data = self
+            .bridge
+            .clone()
+            .read_file(ReadFileRequest {
+                r#ref: ref_id,
+                file_path: filename.clone(),
+                ..Default::default()
+            })
             .await
-            .map_err(rpc("reading the frontend inputs"))?
+            .map_err(rpc(format!("reading {filename}")))?
             .into_inner()
-            .definitions)
+            .data;
+        String::from_utf8(data).map_err(|_| GatewayError::NotText(filename.clone()))
     }
 
-    async fn solve(&mut self, def: pb::Definition, what: &str) -> Result<String, GatewayError> {
+    async fn solve(&self, def: pb::Definition, what: &str) -> Result<String, GatewayError> {
         let response = self
-            .client
+            .bridge
+            .clone()
             .solve(SolveRequest {
                 definition: Some(def),
                 allow_result_return: true,
@@ -273,155 +328,31 @@ impl Frontend {
             Some(R::Ref(r)) => Ok(r.id),
             Some(R::RefDeprecated(id)) => Ok(id),
             _ if !response.r#ref.is_empty() => Ok(response.r#ref),
-            _ => Err(GatewayError::Other(format!(
-                "BuildKit returned no reference for {what}"
-            ))),
+            _ => Err(GatewayError::NoReference(what.to_string())),
         }
     }
 
-    /// Reads the stub Dockerfile: from the forwarded `dockerfile` input, or
-    /// from the client's `dockerfile` local source. Returns its text and the
-    /// digest of the op that loaded it (for warnings).
-    async fn read_recipe(
-        &mut self,
-        opts: &FrontendOptions,
-        inputs: &mut BTreeMap<String, pb::Definition>,
-    ) -> Result<(String, Option<String>), GatewayError> {
-        let def = match inputs.remove("dockerfile") {
-            Some(def) => def,
-            None => {
-                let state = Source::local(&opts.dockerfile_local_name)
-                    .session(&self.env.session_id)
-                    .include_patterns(&[opts.filename.as_str()])
-                    .shared_key_hint(&opts.dockerfile_local_name)
-                    .named(format!(
-                        "[internal] load build definition from {}",
-                        opts.filename
-                    ))
-                    .state();
-                marshal(&state).pb
-            }
-        };
-        let digest = head_of(&def);
-        let ref_id = self.solve(def, &opts.filename).await?;
-        let data = self
-            .client
-            .read_file(ReadFileRequest {
-                r#ref: ref_id,
-                file_path: opts.filename.clone(),
-                ..Default::default()
-            })
-            .await
-            .map_err(rpc(format!("reading {}", opts.filename)))?
-            .into_inner()
-            .data;
-        let text = String::from_utf8(data)
-            .map_err(|_| GatewayError::Other(format!("{} is not UTF-8 text", opts.filename)))?;
-        Ok((text, digest))
-    }
-
-    /// Named contexts for the inputs this build has; others are reported.
-    fn overrides(
-        &self,
-        opts: &FrontendOptions,
-        inputs: &mut BTreeMap<String, pb::Definition>,
-        warnings: &mut Vec<String>,
-    ) -> Result<Overrides, GatewayError> {
-        let mut o = Overrides::default();
-        for (name, spec) in &opts.contexts {
-            match name.as_str() {
-                "golang" | "alpine" | "xx" => {
-                    let base = match spec {
-                        ContextSpec::Image(r) => BaseOverride::Image(r.clone()),
-                        other => BaseOverride::State(self.context_state(name, other, inputs)?),
-                    };
-                    match name.as_str() {
-                        "golang" => o.golang = Some(base),
-                        "alpine" => o.alpine = Some(base),
-                        _ => o.xx = Some(base),
-                    }
-                }
-                "tailscale" => o.tailscale = Some(self.context_state(name, spec, inputs)?),
-                "busybox" => o.busybox = Some(self.context_state(name, spec, inputs)?),
-                other => warnings.push(format!(
-                    "named context {:?} is not used by this build (it uses xx, golang, alpine, tailscale, busybox)",
-                    short(other)
-                )),
-            }
-        }
-        Ok(o)
-    }
-
-    /// The filesystem of a named context of any kind.
-    fn context_state(
-        &self,
-        name: &str,
-        spec: &ContextSpec,
-        inputs: &mut BTreeMap<String, pb::Definition>,
-    ) -> Result<State, GatewayError> {
-        let label = format!("[context {name}]");
-        Ok(match spec {
-            ContextSpec::Image(r) => Source::image(r).named(format!("{label} {r}")).state(),
-            ContextSpec::Git { url, reference } => Source::git(url, reference)
-                .named(format!("{label} {url}"))
-                .state(),
-            ContextSpec::Http(url) => Source::http(url)
-                .filename("context")
-                .named(format!("{label} {url}"))
-                .state(),
-            ContextSpec::Local(local) => Source::local(local)
-                .session(&self.env.session_id)
-                .shared_key_hint(&format!("context:{name}"))
-                .named(format!("{label} load from client"))
-                .state(),
-            ContextSpec::OciLayout { store, digest } => {
-                let attrs = BTreeMap::from([
-                    ("oci.session".to_string(), self.env.session_id.clone()),
-                    ("oci.store".to_string(), store.clone()),
-                ]);
-                let dummy = ImageRef::parse(name)
-                    .and_then(|r| r.with_digest(digest))
-                    .map_err(|e| GatewayError::Other(e.to_string()))?;
-                Source::raw(&format!("oci-layout://{dummy}"), &attrs)
-                    .named(format!("{label} OCI load from client"))
-                    .state()
-            }
-            ContextSpec::Input(input) => {
-                let def = inputs.get(input).ok_or_else(|| {
-                    GatewayError::Other(format!(
-                        "named context {name}: BuildKit forwarded no input {input:?}"
-                    ))
-                })?;
-                State::from_definition(def).map_err(|source| GatewayError::Definition {
-                    what: format!("named context {name}"),
-                    source,
-                })?
-            }
-        })
-    }
-
-    /// Shows a warning in the client's progress output, when the daemon can.
-    async fn warn(&mut self, digest: &str, message: &str) {
-        tracing::warn!("{message}");
+    /// Sends the collected warnings to the client's progress output, when
+    /// the daemon can show them (they are logged either way).
+    async fn send_warnings(&self) {
+        let digest = self.entrypoint_digest.lock().ok().and_then(|d| d.clone());
+        let warnings = self.warnings.lock().map(|w| w.clone()).unwrap_or_default();
+        let Some(digest) = digest else { return };
         if !self.caps.has_gateway("gateway.warnings") {
             return;
         }
-        let request = WarnRequest {
-            digest: digest.to_string(),
-            level: 1,
-            short: message.as_bytes().to_vec(),
-            ..Default::default()
-        };
-        if let Err(e) = self.client.warn(request).await {
-            tracing::warn!("could not forward a warning: {}", e.message());
+        for message in warnings {
+            let request = WarnRequest {
+                digest: digest.clone(),
+                level: 1,
+                short: message.into_bytes(),
+                ..Default::default()
+            };
+            if let Err(e) = self.bridge.clone().warn(request).await {
+                tracing::warn!("could not forward a warning: {}", e.message());
+            }
         }
     }
-}
-
-/// Resolves image configs through the daemon (`ResolveImageConfig`).
-struct GatewayResolver {
-    client: Client,
-    session_id: String,
 }
 
 /// The parts of an image config the execs need.
@@ -441,8 +372,9 @@ struct RunConfig {
     user: Option<String>,
 }
 
-impl ImageResolver for GatewayResolver {
-    async fn resolve(
+/// Image configs through the daemon (`ResolveImageConfig`).
+impl ImageMetaResolver for Client {
+    async fn resolve_image(
         &self,
         image: &ImageRef,
         platform: &Platform,
@@ -454,27 +386,71 @@ impl ImageResolver for GatewayResolver {
             message,
         };
         let response = self
-            .client
+            .bridge
             .clone()
             .resolve_image_config(ResolveImageConfigRequest {
                 r#ref: image.to_string(),
                 platform: Some(platform.to_pb()),
                 resolve_mode: mode.as_str().to_string(),
                 log_name: format!("[internal] load metadata for {image}"),
-                session_id: self.session_id.clone(),
+                session_id: self.env.session_id.clone(),
                 ..Default::default()
             })
             .await
             .map_err(|s| err(s.message().to_string()))?
             .into_inner();
-        let file: ConfigFile = serde_json::from_slice(&response.config)
-            .map_err(|e| err(format!("the image config is not valid JSON: {e}")))?;
-        let run = file.config.unwrap_or_default();
-        Ok(ImageMeta {
-            digest: Some(response.digest).filter(|d| !d.is_empty()),
-            env: run.env.unwrap_or_default(),
-            working_dir: run.working_dir,
-            user: run.user,
-        })
+        meta_from_config(response.digest, &response.config).map_err(err)
+    }
+}
+
+/// The digest and run config of an image config's JSON.
+fn meta_from_config(digest: String, config: &[u8]) -> Result<ImageMeta, String> {
+    let file: ConfigFile = serde_json::from_slice(config)
+        .map_err(|e| format!("the image config is not valid JSON: {e}"))?;
+    let run = file.config.unwrap_or_default();
+    Ok(ImageMeta {
+        digest: Some(digest).filter(|d| !d.is_empty()),
+        env: run.env.unwrap_or_default(),
+        working_dir: run.working_dir,
+        user: run.user,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_image_config_gives_digest_env_workdir_and_user() {
+        let config = br#"{"architecture":"amd64","config":{"Env":["PATH=/go/bin:/bin","GOPATH=/go"],"WorkingDir":"/go","User":"1000"}}"#;
+        let meta = meta_from_config("sha256:ab".into(), config).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(meta.digest.as_deref(), Some("sha256:ab"));
+        assert_eq!(meta.env, ["PATH=/go/bin:/bin", "GOPATH=/go"]);
+        assert_eq!(meta.working_dir.as_deref(), Some("/go"));
+        assert_eq!(meta.user.as_deref(), Some("1000"));
+        let bare = meta_from_config(String::new(), b"{}").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(bare, ImageMeta::default());
+        let e = meta_from_config(String::new(), b"{")
+            .err()
+            .unwrap_or_default();
+        assert!(e.starts_with("the image config is not valid JSON"), "{e}");
+    }
+
+    #[test]
+    fn errors_read_as_sentences_naming_what_failed() {
+        let e = GatewayError::Subrequest("frontend.outline".into()).to_string();
+        assert_eq!(
+            e,
+            "unsupported subrequest \"frontend.outline\"; this frontend answers frontend.targets"
+        );
+        let e = GatewayError::Rpc {
+            what: "solving the build for linux/arm64".into(),
+            status: tonic::Status::unknown("process \"/bin/sh\" did not complete"),
+        }
+        .to_string();
+        assert_eq!(
+            e,
+            "solving the build for linux/arm64: process \"/bin/sh\" did not complete"
+        );
     }
 }

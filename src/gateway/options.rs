@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::recipe::validate::short;
-
-use crate::llb::{ImageRef, NetMode, Platform, ResolveMode};
+use crate::llb::{ImageRef, NetMode, Platform, ResolveMode, short};
 
 /// Environment variables BuildKit sets for a gateway frontend.
 pub const ENV_OPT_PREFIX: &str = "BUILDKIT_FRONTEND_OPT_";
@@ -115,6 +113,15 @@ pub enum ContextSpec {
 }
 
 impl ContextSpec {
+    /// `URL[#REF]` of a git repository.
+    fn git(value: &str) -> Self {
+        let (url, reference) = value.split_once('#').unwrap_or((value, ""));
+        ContextSpec::Git {
+            url: url.to_string(),
+            reference: reference.to_string(),
+        }
+    }
+
     pub fn parse(name: &str, value: &str) -> Result<Self, OptionError> {
         let err = |message: String| OptionError::Invalid {
             key: format!("context:{}", short(name)),
@@ -143,31 +150,12 @@ impl ContextSpec {
                     digest: digest.to_string(),
                 })
             }
-            "git" => {
-                let (url, reference) = value.split_once('#').unwrap_or((value, ""));
-                Ok(ContextSpec::Git {
-                    url: url.to_string(),
-                    reference: reference.to_string(),
-                })
+            "git" => Ok(ContextSpec::git(value)),
+            s if s.starts_with("git@") => Ok(ContextSpec::git(value)),
+            "http" | "https" if value.split('#').next().is_some_and(|u| u.ends_with(".git")) => {
+                Ok(ContextSpec::git(value))
             }
-            s if s.starts_with("git@") => {
-                let (url, reference) = value.split_once('#').unwrap_or((value, ""));
-                Ok(ContextSpec::Git {
-                    url: url.to_string(),
-                    reference: reference.to_string(),
-                })
-            }
-            "http" | "https" => {
-                let (url, reference) = value.split_once('#').unwrap_or((value, ""));
-                if url.ends_with(".git") {
-                    Ok(ContextSpec::Git {
-                        url: url.to_string(),
-                        reference: reference.to_string(),
-                    })
-                } else {
-                    Ok(ContextSpec::Http(value.to_string()))
-                }
-            }
+            "http" | "https" => Ok(ContextSpec::Http(value.to_string())),
             _ => Err(err(format!(
                 "unsupported context source {:?}: use docker-image://, local:, git://, https://, oci-layout:// or input:",
                 short(value)
@@ -194,6 +182,8 @@ pub struct FrontendOptions {
     pub dockerfile_local_name: String,
     /// A subrequest such as `frontend.targets` instead of a build.
     pub request_id: Option<String>,
+    /// The client wants a platform-keyed result even for one platform.
+    pub multi_platform: bool,
 }
 
 impl FrontendOptions {
@@ -215,6 +205,7 @@ impl FrontendOptions {
             context_local_name: "context".to_string(),
             dockerfile_local_name: "dockerfile".to_string(),
             request_id: None,
+            multi_platform: false,
         };
         for (key, value) in opts {
             if let Some(name) = key.strip_prefix("build-arg:") {
@@ -288,6 +279,7 @@ impl FrontendOptions {
                         out.dockerfile_local_name = value.clone();
                     }
                     "requestid" if !value.is_empty() => out.request_id = Some(value.clone()),
+                    "multi-platform" => out.multi_platform = value == "true",
                     _ => {}
                 }
             }

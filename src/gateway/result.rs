@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use crate::llb::Platform;
 use crate::proto::gateway::{Ref, RefMap, Result as PbResult, result};
-use crate::recipe::Target;
 
 pub const IMAGE_CONFIG_KEY: &str = "containerimage.config";
 pub const PLATFORMS_KEY: &str = "refs.platforms";
@@ -114,46 +113,39 @@ pub fn assemble(
 }
 
 #[derive(Serialize)]
-struct TargetList {
-    targets: Vec<TargetEntry>,
+struct TargetList<'a> {
+    targets: &'a [TargetInfo],
     sources: Vec<String>,
 }
 
-#[derive(Serialize)]
-struct TargetEntry {
-    name: &'static str,
+/// One entry of `--call targets`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TargetInfo {
+    pub name: &'static str,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
-    default: bool,
-    description: &'static str,
+    pub default: bool,
+    pub description: &'static str,
 }
 
 /// The answer to `frontend.targets` (`docker buildx build --call targets`).
-pub fn targets() -> Result<PbResult, serde_json::Error> {
-    let list = TargetList {
-        targets: Target::ALL
-            .iter()
-            .map(|t| TargetEntry {
-                name: t.name(),
-                default: *t == Target::default(),
-                description: t.description(),
-            })
-            .collect(),
+pub fn targets(targets: &[TargetInfo]) -> Result<PbResult, serde_json::Error> {
+    let json = serde_json::to_vec_pretty(&TargetList {
+        targets,
         sources: Vec::new(),
-    };
-    let json = serde_json::to_vec_pretty(&list)?;
-    let width = Target::ALL
+    })?;
+    let width = targets
         .iter()
-        .map(|t| t.name().len() + 10)
+        .map(|t| t.name.len() + 10)
         .max()
         .unwrap_or(10);
     let mut text = format!("{:<width$} DESCRIPTION\n", "TARGET");
-    for t in Target::ALL {
-        let name = if t == Target::default() {
-            format!("{} (default)", t.name())
+    for t in targets {
+        let name = if t.default {
+            format!("{} (default)", t.name)
         } else {
-            t.name().to_string()
+            t.name.to_string()
         };
-        text.push_str(&format!("{name:<width$} {}\n", t.description()));
+        text.push_str(&format!("{name:<width$} {}\n", t.description));
     }
     let metadata = BTreeMap::from([
         ("result.json".to_string(), json),
@@ -269,8 +261,19 @@ mod tests {
     }
 
     #[test]
-    fn targets_lists_all_four_with_the_default() {
-        let r = targets().unwrap_or_default();
+    fn targets_are_listed_with_the_default() {
+        let info = |name, default| TargetInfo {
+            name,
+            default,
+            description: "what it is",
+        };
+        let r = targets(&[
+            info("image", true),
+            info("tailscale", false),
+            info("busybox", false),
+            info("tags", false),
+        ])
+        .unwrap_or_default();
         let json: serde_json::Value =
             serde_json::from_slice(&r.metadata["result.json"]).unwrap_or_default();
         let names: Vec<&str> = json["targets"]

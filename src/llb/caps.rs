@@ -33,6 +33,7 @@ pub enum Cap {
     ExecMountTmpfs,
     FileBase,
     FileRmWildcard,
+    FileCopyIncludePatterns,
     FileSymlinkCreate,
     Constraints,
     Platform,
@@ -69,6 +70,7 @@ impl Cap {
             Cap::ExecMountTmpfs => "exec.mount.tmpfs",
             Cap::FileBase => "file.base",
             Cap::FileRmWildcard => "file.rm.wildcard",
+            Cap::FileCopyIncludePatterns => "file.copy.includeexcludepatterns",
             Cap::FileSymlinkCreate => "file.symlink.create",
             Cap::Constraints => "constraints",
             Cap::Platform => "platform",
@@ -86,6 +88,7 @@ impl Cap {
             Cap::FileSymlinkCreate => "v0.19.0",
             Cap::SourceOciLayout => "v0.11.0",
             Cap::MergeOp => "v0.10.0",
+            Cap::FileCopyIncludePatterns => "v0.12.0",
             _ => "v0.8.0",
         }
     }

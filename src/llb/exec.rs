@@ -4,7 +4,6 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::LlbError;
 use super::caps::Cap;
 use super::state::{Env, Node, Op, OpMeta, OpOptions, Output, State, take_output};
 use crate::proto::pb;
@@ -385,9 +384,30 @@ impl Exec {
         self.finish().root()
     }
 
-    /// The contents of the writable mount at `dest` after the exec.
-    pub fn output(self, dest: &str) -> Result<State, LlbError> {
-        self.finish().output(dest)
+    /// Mounts `start` writable at `dest` and returns what the exec leaves
+    /// there, as BuildKit's Go `AddMount` returns the mount's state: the
+    /// output exists by construction, so taking it cannot fail.
+    pub fn output(self, dest: &str, start: OutputMount) -> State {
+        let mount = match start {
+            OutputMount::Empty => Mount::Scratch,
+            OutputMount::Over(state) => Mount::writable(&state),
+        };
+        self.mount(dest, mount).finish().output_at(dest)
+    }
+}
+
+/// What a mount whose contents become the exec's output starts as.
+#[derive(Clone, Debug)]
+pub enum OutputMount {
+    /// An empty directory.
+    Empty,
+    /// A copy of a state's filesystem, changed in place by the exec.
+    Over(State),
+}
+
+impl OutputMount {
+    pub fn over(state: &State) -> Self {
+        OutputMount::Over(state.clone())
     }
 }
 
@@ -409,22 +429,26 @@ impl ExecState {
         }))
     }
 
-    /// The writable mount at `dest` after the exec.
-    pub fn output(&self, dest: &str) -> Result<State, LlbError> {
-        let index =
-            self.outputs
-                .iter()
-                .position(|d| d == dest)
-                .ok_or_else(|| LlbError::NoSuchOutput {
-                    dest: dest.to_string(),
-                    available: self.outputs.clone(),
-                })?;
-        let index = u32::try_from(index).map_err(|_| LlbError::TooManyOutputs)?;
+    /// The writable mount at `dest` after the exec; `None` when the exec has
+    /// no output there (a read-only, cache or tmpfs mount, or none).
+    pub fn output(&self, dest: &str) -> Option<State> {
+        self.outputs
+            .iter()
+            .any(|d| d == dest)
+            .then(|| self.output_at(dest))
+    }
+
+    /// The output at `dest`, which the caller knows is one ("/" is always
+    /// output 0).
+    fn output_at(&self, dest: &str) -> State {
+        let position = self.outputs.iter().position(|d| d == dest).unwrap_or(0);
+        // An exec's mounts are far fewer than 2^32.
+        let index = u32::try_from(position).unwrap_or(u32::MAX);
         let mut state = State::scratch().with_output(Some(Output {
             node: Arc::clone(&self.node),
             index,
         }));
         state.platform = self.base.platform.clone();
-        Ok(state)
+        state
     }
 }

@@ -41,6 +41,10 @@ pub struct CopyOptions {
     /// Force these permission bits on what is copied.
     pub mode: Option<u32>,
     pub owner: Option<Owner>,
+    /// Copy only the paths under the source that match one of these
+    /// patterns (none: everything). A pattern that matches nothing is no
+    /// error, and BuildKit keys the copy's cache on the matched content only.
+    pub include_patterns: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -193,6 +197,9 @@ impl FileOp {
                 } => {
                     caps.insert(Cap::FileRmWildcard);
                 }
+                Action::Copy { options, .. } if !options.include_patterns.is_empty() => {
+                    caps.insert(Cap::FileCopyIncludePatterns);
+                }
                 _ => {}
             }
         }
@@ -244,6 +251,7 @@ impl FileOp {
                             allow_wildcard: options.allow_wildcard,
                             allow_empty_wildcard: false,
                             timestamp: -1,
+                            include_patterns: options.include_patterns.clone(),
                             ..Default::default()
                         })
                     }

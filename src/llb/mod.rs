@@ -10,6 +10,7 @@
 mod caps;
 mod exec;
 mod file;
+mod image_meta;
 pub mod inspect;
 mod marshal;
 mod merge;
@@ -19,8 +20,9 @@ mod source;
 mod state;
 
 pub use caps::Cap;
-pub use exec::{CacheSharing, DEFAULT_PATH, Exec, ExecState, Mount, NetMode};
+pub use exec::{CacheSharing, DEFAULT_PATH, Exec, ExecState, Mount, NetMode, OutputMount};
 pub use file::{CopyOptions, File, FileActions, Owner};
+pub use image_meta::{ImageMeta, ImageMetaResolver, ResolveError};
 pub use marshal::{Definition, head_of, marshal};
 pub use merge::Merge;
 pub use platform::{Platform, PlatformParseError};
@@ -38,18 +40,6 @@ pub fn short(s: &str) -> String {
         Some((i, _)) => format!("{}...", &s[..i]),
         None => s.to_string(),
     }
-}
-
-/// Mistakes in how a graph was put together.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LlbError {
-    #[error("the exec has no writable mount at {dest:?} (its outputs are {available:?})")]
-    NoSuchOutput {
-        dest: String,
-        available: Vec<String>,
-    },
-    #[error("an exec cannot have more than 2^32 outputs")]
-    TooManyOutputs,
 }
 
 #[cfg(test)]

@@ -1,10 +1,20 @@
-//! Stage 8: a curated static busybox, cross-compiled with xx's clang on the
-//! build platform, stripped, compressed, with its applet symlink farm made
-//! without running the target binary.
+//! The Dockerfile's `busybox` stage: a curated static busybox,
+//! cross-compiled with xx's clang on the build platform, stripped and
+//! compressed, with its applet symlink farm made without running the
+//! target binary. Toolchain, configuration and links are made once; the
+//! sysroot, compile and compression per target platform.
 
-use super::arch;
-use super::{BuildError, Ctx};
-use crate::llb::{CopyOptions, FileActions, Mount, NetMode, Source, State};
+use super::sources::{self, Inputs, SourceError};
+use super::{Steps, arch};
+use crate::llb::{CopyOptions, FileActions, Mount, NetMode, OutputMount, Platform, Source, State};
+
+// Paths the scripts share with this file, passed to them as environment.
+const TREE: &str = "/busybox";
+const CONTEXT: &str = "/context";
+const DEFAULTS: &str = "/defaults";
+const APPLETS_FILE: &str = "busybox-applets.config";
+const OUT: &str = "/out";
+const ROOTFS: &str = "/rootfs";
 
 /// The frontend's own applet list, used when the build context has none.
 const DEFAULT_APPLETS: &str = include_str!("../../busybox-applets.config");
@@ -12,11 +22,117 @@ const CONFIGURE: &str = include_str!("scripts/busybox-configure.sh");
 const BUILD: &str = include_str!("scripts/busybox-build.sh");
 const LINKS: &str = include_str!("scripts/busybox-links.sh");
 
-/// The busybox toolchain: alpine with xx's cross-compilation helpers and the
-/// native tools (clang/lld to cross-compile, gcc for the host-side kconfig
-/// tools, perl for the build scripts, upx). Shared by every platform.
-pub(super) fn toolchain(ctx: &Ctx, alpine: &State, xx: &State) -> State {
-    let with_xx = ctx
+/// The platform-independent half of the stage, made once.
+pub(super) struct Busybox<'a> {
+    steps: &'a Steps<'a>,
+    /// alpine + xx + clang/lld/gcc/make/perl/upx, on the build platform.
+    toolchain: State,
+    /// The source tree configured with the applet list.
+    configured: State,
+    /// The applet symlink farm, the same for every platform.
+    links: State,
+}
+
+impl<'a> Busybox<'a> {
+    /// `FROM alpine AS busybox`, up to the per-platform compile.
+    pub(super) async fn new<I: Inputs>(
+        steps: &'a Steps<'a>,
+        inputs: &I,
+        context: &State,
+    ) -> Result<Self, SourceError> {
+        let req = steps.req;
+        let image = |name: &'static str, pin| {
+            sources::base_image(inputs, name, pin, &req.build_platform, req.resolve_mode)
+        };
+        let alpine = image("alpine", &req.recipe.images.alpine).await?;
+        let xx = image("xx", &req.recipe.images.xx).await?;
+        let named_tree = sources::source_tree(inputs, "busybox")?;
+        let toolchain = toolchain(steps, &alpine, &xx);
+        let tree = named_tree.unwrap_or_else(|| release_tree(steps, &alpine));
+        let configured = configure(steps, &toolchain, &tree, context);
+        let links = links(steps, &alpine, &configured);
+        Ok(Busybox {
+            steps,
+            toolchain,
+            configured,
+            links,
+        })
+    }
+
+    /// The busybox root filesystem for `target`: compile, strip, compress,
+    /// and put the binary into the shared symlink farm.
+    pub(super) fn rootfs(&self, target: &Platform) -> State {
+        let steps = self.steps;
+        let xx_env = arch::xx_env(target);
+        let xx_env = || xx_env.iter().map(|(k, v)| (*k, v.as_str()));
+        // The target's C library, headers and libgcc, installed by xx-apk
+        // into the target's sysroot next to the native tools.
+        let sysroot = steps
+            .op(
+                self.toolchain
+                    .run([
+                        "xx-apk",
+                        "add",
+                        "--no-cache",
+                        "musl-dev",
+                        "gcc",
+                        "linux-headers",
+                    ])
+                    .envs(xx_env())
+                    .network(steps.network(true)),
+                format!("[busybox {target}] xx-apk add musl-dev gcc linux-headers"),
+            )
+            .root();
+        let compiled = steps
+            .op(
+                sysroot
+                    .run(["/bin/sh", "-euc", BUILD, "busybox-build"])
+                    .envs(xx_env())
+                    .env("BUSYBOX_ARCH", arch::busybox_arch(target))
+                    .env("MTTS_TREE", TREE)
+                    .env("MTTS_OUT", OUT)
+                    .mount(TREE, Mount::writable(&self.configured))
+                    .network(NetMode::None),
+                format!("[busybox {target}] make"),
+            )
+            .output(OUT, OutputMount::Empty);
+        let binary = if steps.recipe().upx {
+            // Safe because the shell has no standalone/nofork applets:
+            // nothing re-executes /proc/self/exe, which UPX breaks.
+            steps
+                .op(
+                    sysroot
+                        .run(["upx", "--lzma", "--best", &format!("{OUT}/busybox")])
+                        .network(NetMode::None),
+                    format!("[busybox {target}] upx --lzma --best"),
+                )
+                .output(OUT, OutputMount::over(&compiled))
+        } else {
+            compiled
+        };
+        steps
+            .op(
+                self.links.file(FileActions::new().copy(
+                    &binary,
+                    "/busybox",
+                    "/bin/busybox",
+                    CopyOptions {
+                        mode: Some(0o755),
+                        create_dest_path: true,
+                        ..CopyOptions::default()
+                    },
+                )),
+                format!("[busybox {target}] rootfs"),
+            )
+            .state()
+    }
+}
+
+/// alpine with xx's cross-compilation helpers and the native tools
+/// (clang/lld to cross-compile, gcc for the host-side kconfig tools, perl
+/// for the build scripts, upx).
+fn toolchain(steps: &Steps, alpine: &State, xx: &State) -> State {
+    let with_xx = steps
         .op(
             alpine.file(FileActions::new().copy(
                 xx,
@@ -41,52 +157,24 @@ pub(super) fn toolchain(ctx: &Ctx, alpine: &State, xx: &State) -> State {
         "make",
         "perl",
     ];
-    if ctx.recipe().upx {
+    if steps.recipe().upx {
         apk.push("upx");
     }
     let name = format!("[busybox] {}", apk.join(" "));
-    ctx.op(with_xx.run(apk).network(ctx.network(true)), name)
+    steps
+        .op(with_xx.run(apk).network(steps.network(true)), name)
         .root()
 }
 
-/// The target's C library, headers and libgcc, installed by xx-apk into
-/// the target's sysroot next to the native tools.
-pub(super) fn target_sysroot(ctx: &Ctx, toolchain: &State, target: &crate::llb::Platform) -> State {
-    let xx_env = arch::xx_env(target);
-    ctx.op(
-        toolchain
-            .run([
-                "xx-apk",
-                "add",
-                "--no-cache",
-                "musl-dev",
-                "gcc",
-                "linux-headers",
-            ])
-            .envs(xx_env.iter().map(|(k, v)| (*k, v.as_str())))
-            .network(ctx.network(true)),
-        format!("[busybox {target}] xx-apk add musl-dev gcc linux-headers"),
-    )
-    .root()
-}
-
-/// The busybox source tree: the user's `busybox` context, or the release
-/// tarball checked against its sha256 and unpacked once.
-pub(super) fn source(
-    ctx: &Ctx,
-    alpine: &State,
-    named: Option<&State>,
-) -> Result<State, BuildError> {
-    if let Some(tree) = named {
-        return Ok(tree.clone());
-    }
-    let args = &ctx.req.args;
-    let url = ctx
+/// The release tarball, checked against its sha256 and unpacked once.
+fn release_tree(steps: &Steps, alpine: &State) -> State {
+    let args = &steps.req.args;
+    let url = steps
         .recipe()
         .busybox
         .url
         .replace("{version}", &args.busybox_version);
-    let tarball = ctx
+    let tarball = steps
         .op(
             Source::http(&url)
                 .checksum(&format!("sha256:{}", args.busybox_sha256))
@@ -97,7 +185,7 @@ pub(super) fn source(
             ),
         )
         .state();
-    Ok(ctx
+    steps
         .op(
             alpine
                 .run([
@@ -105,112 +193,60 @@ pub(super) fn source(
                     "-xjf",
                     "/download/busybox.tar.bz2",
                     "-C",
-                    "/busybox",
+                    TREE,
                     "--strip-components=1",
                 ])
                 .mount_ro("/download", &tarball)
-                .mount_scratch("/busybox")
                 .network(NetMode::None),
             format!("[busybox] unpack busybox-{}", args.busybox_version),
         )
-        .output("/busybox")?)
+        .output(TREE, OutputMount::Empty)
 }
 
-/// Configured once for every platform: the .config and busybox.links depend
-/// only on the applet list.
-pub(super) fn configure(
-    ctx: &Ctx,
-    toolchain: &State,
-    source: &State,
-    context: &State,
-) -> Result<State, BuildError> {
-    let defaults = ctx
+/// Configured once for every platform: the .config and busybox.links
+/// depend only on the applet list (the context's, else the built-in one).
+fn configure(steps: &Steps, toolchain: &State, tree: &State, context: &State) -> State {
+    // The built-in list goes into the step's root filesystem: a file op
+    // over scratch has no inputs, and BuildKit reports those as run (never
+    // CACHED) on every build.
+    let with_defaults = steps
         .op(
-            State::scratch().file(FileActions::new().mkfile(
-                "/busybox-applets.config",
+            toolchain.file(FileActions::new().mkdir(DEFAULTS, 0o755, true).mkfile(
+                &format!("{DEFAULTS}/{APPLETS_FILE}"),
                 0o644,
                 DEFAULT_APPLETS,
             )),
             "[busybox] built-in applet list",
         )
         .state();
-    Ok(ctx
+    // Only the applet list of the context: editing patches/ must not
+    // re-run this step.
+    let applets = steps.context_paths(context, APPLETS_FILE, "[context] busybox-applets.config");
+    steps
         .op(
-            toolchain
+            with_defaults
                 .run(["/bin/sh", "-euc", CONFIGURE, "busybox-configure"])
-                .mount("/busybox", Mount::writable(source))
-                .mount_ro("/context", context)
-                .mount_ro("/defaults", &defaults)
+                .env("MTTS_TREE", TREE)
+                .env("MTTS_APPLETS", format!("{CONTEXT}/{APPLETS_FILE}"))
+                .env("MTTS_DEFAULT_APPLETS", format!("{DEFAULTS}/{APPLETS_FILE}"))
+                .mount_ro(CONTEXT, &applets)
                 .network(NetMode::None),
             "[busybox] make allnoconfig + applet list",
         )
-        .output("/busybox")?)
+        .output(TREE, OutputMount::over(tree))
 }
 
-/// The applet symlink farm, from busybox.links: the same for every
-/// platform, so made once.
-pub(super) fn links(ctx: &Ctx, alpine: &State, configured: &State) -> Result<State, BuildError> {
-    Ok(ctx
+/// The applet symlink farm, from busybox.links.
+fn links(steps: &Steps, alpine: &State, configured: &State) -> State {
+    steps
         .op(
             alpine
                 .run(["/bin/sh", "-euc", LINKS, "busybox-links"])
-                .mount_ro("/busybox", configured)
-                .mount_scratch("/rootfs")
+                .env("MTTS_LINKS_FILE", format!("{TREE}/busybox.links"))
+                .env("MTTS_ROOTFS", ROOTFS)
+                .mount_ro(TREE, configured)
                 .network(NetMode::None),
             "[busybox] applet links from busybox.links",
         )
-        .output("/rootfs")?)
-}
-
-/// The busybox root filesystem for `target`: compile, strip, compress, and
-/// put the binary into the shared symlink farm.
-pub(super) fn rootfs(
-    ctx: &Ctx,
-    sysroot: &State,
-    configured: &State,
-    links: &State,
-    target: &crate::llb::Platform,
-) -> Result<State, BuildError> {
-    let xx_env = arch::xx_env(target);
-    let compiled = ctx
-        .op(
-            sysroot
-                .run(["/bin/sh", "-euc", BUILD, "busybox-build"])
-                .envs(xx_env.iter().map(|(k, v)| (*k, v.as_str())))
-                .env("BUSYBOX_ARCH", arch::busybox_arch(target))
-                .mount("/busybox", Mount::writable(configured))
-                .mount_scratch("/out")
-                .network(NetMode::None),
-            format!("[busybox {target}] make"),
-        )
-        .output("/out")?;
-    let binary = if ctx.recipe().upx {
-        // Safe because the shell has no standalone/nofork applets: nothing
-        // re-executes /proc/self/exe, which UPX breaks.
-        ctx.op(
-            sysroot
-                .run(["upx", "--lzma", "--best", "/out/busybox"])
-                .mount("/out", Mount::writable(&compiled))
-                .network(NetMode::None),
-            format!("[busybox {target}] upx --lzma --best"),
-        )
-        .output("/out")?
-    } else {
-        compiled
-    };
-    Ok(ctx
-        .op(
-            links.file(FileActions::new().copy(
-                &binary,
-                "/busybox",
-                "/bin/busybox",
-                CopyOptions {
-                    mode: Some(0o755),
-                    create_dest_path: true,
-                    ..CopyOptions::default()
-                },
-            )),
-            format!("[busybox {target}] rootfs"),
-        )
-        .state())
+        .output(ROOTFS, OutputMount::Empty)
 }

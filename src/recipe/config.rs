@@ -194,35 +194,36 @@ impl Recipe {
             .tailscale
             .version
             .ok_or_else(|| missing("tailscale.version"))?;
-        let version =
-            validate::tailscale_version(&version).map_err(|m| value_err("tailscale.version", m))?;
+        let version = validate::tailscale_version(&version)
+            .map_err(|m| value_err("tailscale.version", m.into()))?;
         let repository = raw
             .tailscale
             .repository
             .ok_or_else(|| missing("tailscale.repository"))?;
-        validate::git_url(&repository).map_err(|m| value_err("tailscale.repository", m))?;
+        validate::git_url(&repository).map_err(|m| value_err("tailscale.repository", m.into()))?;
         let features = raw
             .tailscale
             .features
             .ok_or_else(|| missing("tailscale.features"))?;
         for f in &features {
-            validate::feature_name(f).map_err(|m| value_err("tailscale.features", m))?;
+            validate::feature_name(f).map_err(|m| value_err("tailscale.features", m.into()))?;
         }
 
         let bb_version = raw
             .busybox
             .version
             .ok_or_else(|| missing("busybox.version"))?;
-        validate::busybox_version(&bb_version).map_err(|m| value_err("busybox.version", m))?;
+        validate::busybox_version(&bb_version)
+            .map_err(|m| value_err("busybox.version", m.into()))?;
         let sha256 = raw
             .busybox
             .sha256
             .ok_or_else(|| missing("busybox.sha256"))?;
-        validate::sha256_hex(&sha256).map_err(|m| value_err("busybox.sha256", m))?;
+        validate::sha256_hex(&sha256).map_err(|m| value_err("busybox.sha256", m.into()))?;
         // BuildKit accepts only lowercase hex digests.
         let sha256 = sha256.to_ascii_lowercase();
         let url = raw.busybox.url.ok_or_else(|| missing("busybox.url"))?;
-        validate::http_url(&url).map_err(|m| value_err("busybox.url", m))?;
+        validate::http_url(&url).map_err(|m| value_err("busybox.url", m.into()))?;
 
         let image = |key: &str, value: Option<String>| {
             let text = value.ok_or_else(|| missing(key))?;
@@ -319,7 +320,7 @@ fn merge_labels(
     }
     let mut spelled: BTreeMap<String, &str> = BTreeMap::new();
     for (k, v) in user {
-        validate::label(k, v).map_err(|m| (format!("labels.{}", short(k)), m))?;
+        validate::label(k, v).map_err(|m| (format!("labels.{}", short(k)), m.into()))?;
         let key = full(k);
         if let Some(other) = spelled.insert(key.clone(), k) {
             return Err((

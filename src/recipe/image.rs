@@ -1,12 +1,11 @@
-//! Stage 9: the final scratch image and its OCI config.
+//! The Dockerfile's final `FROM scratch` stage: the image filesystem for
+//! each platform, and its OCI config.
 
 use std::collections::{BTreeMap, HashMap};
 
-use oci_spec::image::{
-    Arch, ConfigBuilder, ImageConfiguration, ImageConfigurationBuilder, Os, RootFsBuilder,
-};
+use oci_spec::image::{Arch, Config, ImageConfiguration, Os};
 
-use super::{BuildError, Ctx};
+use super::Steps;
 use crate::llb::{CopyOptions, FileActions, Platform, State};
 
 pub const PATH_ENV: &str = "PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -22,108 +21,106 @@ pub const CMD: [&str; 4] = [
 ];
 pub const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
-/// The CA bundle the daemon needs to reach the coordination server, taken
-/// from the Go base. The same for every platform.
-pub(super) fn certificates(ctx: &Ctx, go_base: &State) -> State {
-    ctx.op(
-        State::scratch().file(FileActions::new().copy(
-            go_base,
-            CA_BUNDLE,
-            CA_BUNDLE,
-            CopyOptions {
-                follow_symlinks: true,
-                create_dest_path: true,
-                ..CopyOptions::default()
-            },
-        )),
-        "[image] ca-certificates.crt",
-    )
-    .state()
+/// What every platform's image shares.
+pub(super) struct Image<'a> {
+    steps: &'a Steps<'a>,
+    /// The CA bundle the daemon needs to reach the coordination server.
+    certs: State,
 }
 
-/// The image filesystem: busybox rootfs, CA bundle, `/usr/local/bin`, each
-/// its own layer. MergeOp stacks them without copying; older daemons get
-/// the same layers from chained copies.
-pub(super) fn assemble(
-    ctx: &Ctx,
-    rootfs: &State,
-    certs: &State,
-    usr_local_bin: &State,
-    target: &Platform,
-) -> State {
-    let name = format!("[image {target}] assemble");
-    if ctx.req.daemon.merge_op {
-        return ctx
+impl<'a> Image<'a> {
+    /// The shared layer: the CA bundle, taken from the Go base.
+    pub(super) fn new(steps: &'a Steps<'a>, go_base: &State) -> Self {
+        let certs = steps
             .op(
-                State::merge(&[rootfs.clone(), certs.clone(), usr_local_bin.clone()]),
-                name,
+                State::scratch().file(FileActions::new().copy(
+                    go_base,
+                    CA_BUNDLE,
+                    CA_BUNDLE,
+                    CopyOptions {
+                        follow_symlinks: true,
+                        create_dest_path: true,
+                        ..CopyOptions::default()
+                    },
+                )),
+                "[image] ca-certificates.crt",
             )
             .state();
+        Image { steps, certs }
     }
-    let everything = CopyOptions {
-        dir_copy_contents: true,
-        follow_symlinks: false,
-        create_dest_path: true,
-        ..CopyOptions::default()
-    };
-    let with_certs = ctx
-        .op(
-            rootfs.file(FileActions::new().copy(certs, "/", "/", everything.clone())),
-            format!("[image {target}] add ca-certificates.crt"),
-        )
-        .state();
-    ctx.op(
-        with_certs.file(FileActions::new().copy(usr_local_bin, "/", "/", everything)),
-        name,
-    )
-    .state()
+
+    /// The image filesystem: busybox rootfs, CA bundle, `/usr/local/bin`,
+    /// each its own layer. MergeOp stacks them without copying; older
+    /// daemons get the same layers from chained copies.
+    pub(super) fn filesystem(
+        &self,
+        target: &Platform,
+        rootfs: &State,
+        usr_local_bin: &State,
+    ) -> State {
+        let steps = self.steps;
+        let name = format!("[image {target}] assemble");
+        if steps.req.daemon.merge_op {
+            return steps
+                .op(
+                    State::merge(&[rootfs.clone(), self.certs.clone(), usr_local_bin.clone()]),
+                    name,
+                )
+                .state();
+        }
+        let everything = CopyOptions {
+            dir_copy_contents: true,
+            follow_symlinks: false,
+            create_dest_path: true,
+            ..CopyOptions::default()
+        };
+        let with_certs = steps
+            .op(
+                rootfs.file(FileActions::new().copy(&self.certs, "/", "/", everything.clone())),
+                format!("[image {target}] add ca-certificates.crt"),
+            )
+            .state();
+        steps
+            .op(
+                with_certs.file(FileActions::new().copy(usr_local_bin, "/", "/", everything)),
+                name,
+            )
+            .state()
+    }
+
+    /// The OCI image config for `target`. BuildKit's exporter fills in the
+    /// rootfs diff ids and history.
+    pub(super) fn config(&self, target: &Platform) -> ImageConfiguration {
+        let labels: HashMap<String, String> = labels(self.steps).into_iter().collect();
+        let mut config = Config::default();
+        config.set_env(Some(vec![PATH_ENV.to_string()]));
+        config.set_entrypoint(Some(vec![ENTRYPOINT.to_string()]));
+        config.set_cmd(Some(CMD.iter().map(|s| s.to_string()).collect()));
+        config.set_volumes(Some(vec![STATE_VOLUME.to_string()]));
+        config.set_working_dir(Some("/".to_string()));
+        config.set_labels(Some(labels));
+        let mut image = ImageConfiguration::default();
+        image.set_architecture(Arch::from(target.architecture()));
+        image.set_os(Os::from(target.os()));
+        image.set_variant(target.variant().map(String::from));
+        image.set_config(Some(config));
+        image
+    }
 }
 
 /// Labels of the final image: the recipe's, the version (`OCI_VERSION`, or
 /// the recipe's own version label: the two never both, see `BuildArgs`),
 /// then `--label` values.
-pub(super) fn labels(ctx: &Ctx) -> BTreeMap<String, String> {
-    let mut labels = ctx.recipe().labels.clone();
+fn labels(steps: &Steps) -> BTreeMap<String, String> {
+    let mut labels = steps.recipe().labels.clone();
     labels.insert(
         "org.opencontainers.image.version".to_string(),
-        ctx.req.args.oci_version.clone(),
+        steps.req.args.oci_version.clone(),
     );
-    for (k, v) in &ctx.req.labels {
+    for (k, v) in &steps.req.labels {
         labels.insert(k.clone(), v.clone());
     }
     labels
-}
-
-/// The OCI image config for `target`. BuildKit's exporter fills in the
-/// rootfs diff ids and history.
-pub(super) fn config(ctx: &Ctx, target: &Platform) -> Result<ImageConfiguration, BuildError> {
-    let labels: HashMap<String, String> = labels(ctx).into_iter().collect();
-    let config = ConfigBuilder::default()
-        .env(vec![PATH_ENV.to_string()])
-        .entrypoint(vec![ENTRYPOINT.to_string()])
-        .cmd(CMD.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-        .volumes(vec![STATE_VOLUME.to_string()])
-        .working_dir("/".to_string())
-        .labels(labels)
-        .build()
-        .map_err(|e| BuildError::ImageConfig(e.to_string()))?;
-    let mut builder = ImageConfigurationBuilder::default()
-        .architecture(Arch::from(target.architecture()))
-        .os(Os::from(target.os()))
-        .config(config)
-        .rootfs(
-            RootFsBuilder::default()
-                .typ("layers".to_string())
-                .diff_ids(Vec::<String>::new())
-                .build()
-                .map_err(|e| BuildError::ImageConfig(e.to_string()))?,
-        );
-    if let Some(v) = target.variant() {
-        builder = builder.variant(v.to_string());
-    }
-    builder
-        .build()
-        .map_err(|e| BuildError::ImageConfig(e.to_string()))
 }
 
 /// The config as JSON with every object's keys sorted, so the same build

@@ -1,142 +1,36 @@
 //! The mikrotik-tailscale build as typed LLB, stage by stage, reading like
-//! the multi-stage Dockerfile it replaces. Nothing here speaks gRPC: the
-//! gateway (or the offline CLI) resolves the inputs, this module makes the
-//! graph.
+//! the multi-stage Dockerfile it replaces (builder, busybox, the final
+//! scratch image). Nothing here speaks gRPC: the recipe asks for its inputs
+//! by name through [`Inputs`] (the gateway or the offline CLI answers) and
+//! returns one state per target platform.
 //!
-//! Per target platform P, with every exec on the build platform B:
-//!
-//! 1. xx (B): cross-compilation helpers for C.
-//! 2. Tailscale source at the version, with `patches/` laid over it (once).
-//! 3. Go base (B): golang alpine + upx + ca-certificates (once).
-//! 4. `go mod download` (once).
-//! 5. featuretags build tags (once).
-//! 6. go build for P, then upx.
-//! 7. `/usr/local/bin` for P in one layer.
-//! 8. busybox: toolchain and configure once; sysroot, make and upx for P.
-//! 9. the scratch image for P and its OCI config.
+//! Every exec runs on the build platform: nothing is emulated. What does
+//! not depend on the target platform (source, modules, build tags, busybox
+//! configuration, applet links, CA bundle) is made once: identical ops
+//! marshal to one vertex, so BuildKit runs each once for all platforms.
 
 mod arch;
 mod busybox;
 pub mod config;
 pub mod image;
-pub mod images;
-pub mod inputs;
+pub mod request;
+pub mod sources;
 mod tailscale;
 pub mod validate;
 
 use std::collections::BTreeMap;
 
 pub use config::{Recipe, RecipeError};
-pub use images::{BaseOverride, ImageMeta, ImageResolver, ResolveError, StaticResolver};
-pub use inputs::{BuildArgs, BuildRequest, DaemonSupport, InputError, SUPPORTED_PLATFORMS, Target};
+pub use request::{
+    BuildArgs, BuildRequest, DaemonSupport, InputError, RequestOptions, SUPPORTED_PLATFORMS, Target,
+};
+pub use sources::{CONTEXT_PATHS, INPUT_NAMES, Inputs, Named, PublishedConfigs, SourceError};
 
-use crate::llb::{LlbError, NetMode, OpOptions, Platform, ResolveMode, State};
+use crate::llb::{CopyOptions, FileActions, NetMode, OpOptions, Platform, State};
+use busybox::Busybox;
+use image::Image;
 use oci_spec::image::ImageConfiguration;
-
-/// A graph that could not be made.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BuildError {
-    #[error("internal error in the build graph: {0}")]
-    Graph(#[from] LlbError),
-    #[error("making the image config: {0}")]
-    ImageConfig(String),
-    #[error("no target platform given")]
-    NoPlatform,
-}
-
-/// Where the inputs of the graph come from, resolved by the caller.
-#[derive(Clone, Debug)]
-pub struct Sources {
-    /// The build context (only `patches/` and `busybox-applets.config` are
-    /// read from it).
-    pub context: State,
-    /// Base images on the build platform, carrying their ENV/WORKDIR/USER.
-    pub golang: State,
-    pub alpine: State,
-    pub xx: State,
-    /// `--build-context tailscale=...`: a Tailscale source tree.
-    pub tailscale: Option<State>,
-    /// `--build-context busybox=...`: an extracted busybox source tree.
-    pub busybox: Option<State>,
-}
-
-/// Named contexts that replace the recipe's inputs.
-#[derive(Clone, Debug, Default)]
-pub struct Overrides {
-    pub golang: Option<BaseOverride>,
-    pub alpine: Option<BaseOverride>,
-    pub xx: Option<BaseOverride>,
-    pub tailscale: Option<State>,
-    pub busybox: Option<State>,
-}
-
-/// Resolves the base images the target needs (through `resolver`) and
-/// gathers the sources. Images the target does not use are not looked up:
-/// their (unused) states keep the recipe's pin.
-pub async fn prepare_sources<R: ImageResolver>(
-    resolver: &R,
-    req: &BuildRequest,
-    overrides: Overrides,
-    context: State,
-    mode: ResolveMode,
-) -> Result<Sources, ResolveError> {
-    let images = &req.recipe.images;
-    let b = &req.build_platform;
-    // The Go base feeds Tailscale and the image's CA bundle; alpine and xx
-    // only feed busybox.
-    let needs_busybox = matches!(req.target, Target::Image | Target::Busybox);
-    let needs_go = req.target != Target::Busybox;
-    async fn base<R: ImageResolver>(
-        resolver: &R,
-        needed: bool,
-        name: &str,
-        pin: &crate::llb::ImageRef,
-        over: Option<BaseOverride>,
-        b: &Platform,
-        mode: ResolveMode,
-    ) -> Result<State, ResolveError> {
-        if needed {
-            images::base_image(resolver, name, pin, over, b, mode).await
-        } else {
-            images::base_image(&StaticResolver, name, pin, over, b, mode).await
-        }
-    }
-    Ok(Sources {
-        golang: base(
-            resolver,
-            needs_go,
-            "golang",
-            &images.golang,
-            overrides.golang,
-            b,
-            mode,
-        )
-        .await?,
-        alpine: base(
-            resolver,
-            needs_busybox,
-            "alpine",
-            &images.alpine,
-            overrides.alpine,
-            b,
-            mode,
-        )
-        .await?,
-        xx: base(
-            resolver,
-            needs_busybox,
-            "xx",
-            &images.xx,
-            overrides.xx,
-            b,
-            mode,
-        )
-        .await?,
-        tailscale: overrides.tailscale,
-        busybox: overrides.busybox,
-        context,
-    })
-}
+use tailscale::Tailscale;
 
 /// What one target platform produces.
 #[derive(Clone, Debug)]
@@ -147,18 +41,54 @@ pub struct PlatformResult {
     pub image_config: Option<ImageConfiguration>,
 }
 
-/// Shared settings every stage reads.
-pub(crate) struct Ctx<'a> {
+/// Makes the graph of `req` for every target platform, asking `inputs` for
+/// exactly the inputs the target uses.
+pub async fn build<I: Inputs>(
+    req: &BuildRequest,
+    inputs: &I,
+) -> Result<Vec<PlatformResult>, SourceError> {
+    let steps = Steps { req };
+    let context = inputs.build_context(CONTEXT_PATHS)?;
+    let results = match req.target {
+        Target::Tags => {
+            let builder = Tailscale::new(&steps, inputs, &context).await?;
+            steps.for_each_platform(|_| (builder.tags(), None))
+        }
+        Target::Tailscale => {
+            let builder = Tailscale::new(&steps, inputs, &context).await?;
+            steps.for_each_platform(|p| (builder.binary(p), None))
+        }
+        Target::Busybox => {
+            let busybox = Busybox::new(&steps, inputs, &context).await?;
+            steps.for_each_platform(|p| (busybox.rootfs(p), None))
+        }
+        Target::Image => {
+            // FROM golang AS builder
+            let builder = Tailscale::new(&steps, inputs, &context).await?;
+            // FROM alpine AS busybox
+            let busybox = Busybox::new(&steps, inputs, &context).await?;
+            // FROM scratch
+            let image = Image::new(&steps, builder.go_base());
+            steps.for_each_platform(|p| {
+                let fs = image.filesystem(p, &busybox.rootfs(p), &builder.usr_local_bin(p));
+                (fs, Some(image.config(p)))
+            })
+        }
+    };
+    Ok(results)
+}
+
+/// Shared settings every step reads.
+pub(crate) struct Steps<'a> {
     pub(crate) req: &'a BuildRequest,
 }
 
-impl Ctx<'_> {
+impl Steps<'_> {
     fn recipe(&self) -> &Recipe {
         &self.req.recipe
     }
 
-    /// Names an op and applies `--no-cache`; every exec also runs on the
-    /// build platform: nothing is ever emulated.
+    /// Names an op and applies `--no-cache`.
     fn op<T: OpOptions>(&self, op: T, name: impl Into<String>) -> T {
         op.named(name).ignore_cache(self.req.no_cache)
     }
@@ -172,62 +102,44 @@ impl Ctx<'_> {
             NetMode::None
         }
     }
-}
 
-/// Makes the graph for every requested platform.
-pub fn build(req: &BuildRequest, sources: &Sources) -> Result<Vec<PlatformResult>, BuildError> {
-    if req.platforms.is_empty() {
-        return Err(BuildError::NoPlatform);
+    /// Only `path` of the build context (nothing when it has none), so a
+    /// step that mounts it re-runs only when that path changes, as a
+    /// Dockerfile's per-file COPY does.
+    fn context_paths(&self, context: &State, path: &str, name: &str) -> State {
+        self.op(
+            State::scratch().file(FileActions::new().copy(
+                context,
+                "/",
+                "/",
+                CopyOptions {
+                    dir_copy_contents: true,
+                    include_patterns: vec![path.to_string()],
+                    ..CopyOptions::default()
+                },
+            )),
+            name,
+        )
+        .state()
     }
-    let ctx = Ctx { req };
-    // Every base runs on the build platform; ops inherit it from them.
-    let on_build = |s: &State| s.with_platform(&req.build_platform);
-    let golang = on_build(&sources.golang);
-    let alpine = on_build(&sources.alpine);
 
-    // Platform-independent work, made once: identical ops marshal to one
-    // vertex, so BuildKit runs each of these once for all platforms.
-    let go = tailscale::go_base(&ctx, &golang);
-    let src = tailscale::source(&ctx, &golang, &sources.context, sources.tailscale.as_ref())?;
-    let modules = tailscale::modules(&ctx, &go, &src)?;
-    let tags = tailscale::tags(&ctx, &go, &src, &modules)?;
-    let toolchain = busybox::toolchain(&ctx, &alpine, &sources.xx);
-    let bb_src = busybox::source(&ctx, &alpine, sources.busybox.as_ref())?;
-    let configured = busybox::configure(&ctx, &toolchain, &bb_src, &sources.context)?;
-    let links = busybox::links(&ctx, &alpine, &configured)?;
-    let certs = image::certificates(&ctx, &go);
-
-    let mut results = Vec::with_capacity(req.platforms.len());
-    for target in &req.platforms {
-        let (state, image_config) = match req.target {
-            Target::Tags => (tags.clone(), None),
-            Target::Tailscale => (
-                tailscale::binary(&ctx, &go, &src, &modules, &tags, target)?,
-                None,
-            ),
-            Target::Busybox => {
-                let sysroot = busybox::target_sysroot(&ctx, &toolchain, target);
-                (
-                    busybox::rootfs(&ctx, &sysroot, &configured, &links, target)?,
-                    None,
-                )
-            }
-            Target::Image => {
-                let binary = tailscale::binary(&ctx, &go, &src, &modules, &tags, target)?;
-                let bin_dir = tailscale::usr_local_bin(&ctx, &go, &binary, target)?;
-                let sysroot = busybox::target_sysroot(&ctx, &toolchain, target);
-                let rootfs = busybox::rootfs(&ctx, &sysroot, &configured, &links, target)?;
-                let fs = image::assemble(&ctx, &rootfs, &certs, &bin_dir, target);
-                (fs, Some(image::config(&ctx, target)?))
-            }
-        };
-        results.push(PlatformResult {
-            platform: target.clone(),
-            state,
-            image_config,
-        });
+    fn for_each_platform(
+        &self,
+        mut make: impl FnMut(&Platform) -> (State, Option<ImageConfiguration>),
+    ) -> Vec<PlatformResult> {
+        self.req
+            .platforms
+            .iter()
+            .map(|p| {
+                let (state, image_config) = make(p);
+                PlatformResult {
+                    platform: p.clone(),
+                    state,
+                    image_config,
+                }
+            })
+            .collect()
     }
-    Ok(results)
 }
 
 /// Parses `KEY=VALUE` pairs (build args, labels) into a map.
@@ -258,30 +170,50 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::llb::ImageRef;
+    use crate::llb::{ImageMeta, ImageMetaResolver, ImageRef, ResolveError, ResolveMode};
 
-    /// Records which images were asked for and pins them to a fixed digest.
+    /// Records which inputs were asked for and pins images to a fixed digest.
     #[derive(Default)]
-    struct Recording(Mutex<Vec<String>>);
+    struct Recording {
+        asked: Mutex<Vec<String>>,
+    }
 
     const PIN: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
 
-    impl ImageResolver for Recording {
-        async fn resolve(
+    impl Recording {
+        fn note(&self, what: String) {
+            if let Ok(mut asked) = self.asked.lock() {
+                asked.push(what);
+            }
+        }
+    }
+
+    impl ImageMetaResolver for Recording {
+        async fn resolve_image(
             &self,
             image: &ImageRef,
             _platform: &Platform,
             _mode: ResolveMode,
         ) -> Result<ImageMeta, ResolveError> {
-            if let Ok(mut seen) = self.0.lock() {
-                seen.push(image.name().to_string());
-            }
+            self.note(format!("resolve {}", image.name()));
             Ok(ImageMeta {
                 digest: Some(PIN.to_string()),
                 env: vec!["PATH=/from/config".into()],
                 working_dir: Some("/work".into()),
                 user: Some("builder".into()),
             })
+        }
+    }
+
+    impl Inputs for Recording {
+        fn build_context(&self, paths: &[&str]) -> Result<State, SourceError> {
+            self.note(format!("context {}", paths.join(",")));
+            Ok(State::scratch())
+        }
+
+        fn named_context(&self, name: &str) -> Result<Option<Named>, SourceError> {
+            self.note(format!("named {name}"));
+            Ok(None)
         }
     }
 
@@ -296,64 +228,93 @@ mod tests {
             labels: BTreeMap::new(),
             network: NetMode::Sandbox,
             no_cache: false,
+            resolve_mode: ResolveMode::Default,
             daemon: DaemonSupport::all(),
         }
     }
 
-    fn resolved_for(target: Target) -> (Vec<String>, Sources) {
-        let resolver = Recording::default();
+    fn built(target: Target) -> (Vec<String>, Vec<PlatformResult>) {
+        let inputs = Recording::default();
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
-        let sources = rt
-            .block_on(prepare_sources(
-                &resolver,
-                &request(target),
-                Overrides::default(),
-                State::scratch(),
-                ResolveMode::Default,
-            ))
+        let results = rt
+            .block_on(build(&request(target), &inputs))
             .unwrap_or_else(|e| panic!("{e}"));
-        let seen = resolver.0.lock().map(|s| s.clone()).unwrap_or_default();
-        (seen, sources)
+        let asked = inputs.asked.lock().map(|s| s.clone()).unwrap_or_default();
+        (asked, results)
     }
 
     #[test]
-    fn only_the_images_a_target_uses_are_resolved() {
-        let (seen, _) = resolved_for(Target::Image);
+    fn a_target_asks_for_exactly_the_inputs_it_uses() {
+        let context = "context patches,busybox-applets.config";
+        let (asked, _) = built(Target::Image);
         assert_eq!(
-            seen,
+            asked,
             [
-                "docker.io/library/golang",
-                "docker.io/library/alpine",
-                "docker.io/tonistiigi/xx"
+                context,
+                "named golang",
+                "resolve docker.io/library/golang",
+                "named tailscale",
+                "named alpine",
+                "resolve docker.io/library/alpine",
+                "named xx",
+                "resolve docker.io/tonistiigi/xx",
+                "named busybox",
             ]
         );
-        let (seen, _) = resolved_for(Target::Tags);
-        assert_eq!(seen, ["docker.io/library/golang"]);
-        let (seen, _) = resolved_for(Target::Busybox);
+        let (asked, _) = built(Target::Tags);
         assert_eq!(
-            seen,
-            ["docker.io/library/alpine", "docker.io/tonistiigi/xx"]
+            asked,
+            [
+                context,
+                "named golang",
+                "resolve docker.io/library/golang",
+                "named tailscale"
+            ]
+        );
+        let (asked, _) = built(Target::Busybox);
+        assert_eq!(
+            asked,
+            [
+                context,
+                "named alpine",
+                "resolve docker.io/library/alpine",
+                "named xx",
+                "resolve docker.io/tonistiigi/xx",
+                "named busybox",
+            ]
         );
     }
 
     #[test]
-    fn resolved_config_flows_into_the_base_state() {
-        let (_, sources) = resolved_for(Target::Image);
-        let go = &sources.golang;
-        assert_eq!(go.get_env().get("PATH"), Some("/from/config"));
-        assert_eq!(go.get_cwd(), Some("/work"));
-        assert_eq!(go.get_user(), Some("builder"));
-        let def = crate::llb::marshal(go);
+    fn resolved_config_flows_into_the_execs() {
+        let (_, results) = built(Target::Tags);
+        let def = crate::llb::marshal(&results[0].state);
         let g = crate::llb::inspect::Graph::decode(&def.pb).unwrap_or_else(|e| panic!("{e}"));
-        let id = g.vertices[0]
-            .source()
+        let golang = g
+            .vertices
+            .iter()
+            .filter_map(|v| v.source())
+            .find(|s| s.identifier.contains("golang"))
             .map(|s| s.identifier.clone())
             .unwrap_or_default();
         assert!(
-            id.ends_with(&format!("@{PIN}")),
-            "{id} is not pinned to the resolved digest"
+            golang.ends_with(&format!("@{PIN}")),
+            "{golang} is not pinned to the resolved digest"
         );
+        let tags = g
+            .vertices
+            .iter()
+            .find(|v| v.name() == Some("[tailscale] featuretags --min"))
+            .and_then(|v| v.exec())
+            .and_then(|e| e.meta.clone())
+            .unwrap_or_default();
+        assert!(
+            tags.env.contains(&"PATH=/from/config".to_string()),
+            "{:?}",
+            tags.env
+        );
+        assert_eq!(tags.user, "builder");
     }
 }

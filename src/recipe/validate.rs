@@ -2,6 +2,18 @@
 //! into a shell command, but they still must be what they claim to be, and a
 //! bad one must fail before anything runs, naming what is wrong.
 
+/// A value that is not what it claims to be; the message names the value
+/// (cut to a bounded length) and says what was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl From<Invalid> for String {
+    fn from(e: Invalid) -> String {
+        e.0
+    }
+}
+
 fn is_dotted_numbers(s: &str, parts: usize) -> bool {
     let fields: Vec<&str> = s.split('.').collect();
     fields.len() == parts
@@ -12,7 +24,7 @@ fn is_dotted_numbers(s: &str, parts: usize) -> bool {
 
 /// `v1.98.5` or `1.98.5` (optionally with a `-pre.1` style suffix);
 /// returns the git tag form with the leading `v`.
-pub fn tailscale_version(s: &str) -> Result<String, String> {
+pub fn tailscale_version(s: &str) -> Result<String, Invalid> {
     let bare = s.strip_prefix('v').unwrap_or(s);
     let (core, suffix) = match bare.split_once('-') {
         Some((c, sfx)) => (c, Some(sfx)),
@@ -27,36 +39,39 @@ pub fn tailscale_version(s: &str) -> Result<String, String> {
     if is_dotted_numbers(core, 3) && suffix_ok {
         Ok(format!("v{bare}"))
     } else {
-        Err(format!(
+        Err(Invalid(format!(
             "{:?} is not a Tailscale release version like v1.98.5",
             short(s)
-        ))
+        )))
     }
 }
 
 /// `1.38.0`.
-pub fn busybox_version(s: &str) -> Result<(), String> {
+pub fn busybox_version(s: &str) -> Result<(), Invalid> {
     if is_dotted_numbers(s, 3) {
         Ok(())
     } else {
-        Err(format!(
+        Err(Invalid(format!(
             "{:?} is not a busybox version like 1.38.0",
             short(s)
-        ))
+        )))
     }
 }
 
 /// 64 hex digits (either case; stored lowercase by the caller if needed).
-pub fn sha256_hex(s: &str) -> Result<(), String> {
+pub fn sha256_hex(s: &str) -> Result<(), Invalid> {
     if s.len() == 64 && s.chars().all(|c| c.is_ascii_hexdigit()) {
         Ok(())
     } else {
-        Err(format!("{:?} is not a sha256 (64 hex digits)", short(s)))
+        Err(Invalid(format!(
+            "{:?} is not a sha256 (64 hex digits)",
+            short(s)
+        )))
     }
 }
 
 /// A featuretags feature name: lowercase letters and digits.
-pub fn feature_name(s: &str) -> Result<(), String> {
+pub fn feature_name(s: &str) -> Result<(), Invalid> {
     if !s.is_empty()
         && s.len() <= 64
         && s.chars()
@@ -64,10 +79,10 @@ pub fn feature_name(s: &str) -> Result<(), String> {
     {
         Ok(())
     } else {
-        Err(format!(
+        Err(Invalid(format!(
             "{:?} is not a Tailscale feature name (lowercase letters and digits, as `featuretags --list` prints them)",
             short(s)
-        ))
+        )))
     }
 }
 
@@ -88,12 +103,12 @@ fn url_with_scheme(s: &str, schemes: &[&str]) -> bool {
 /// `#fragment` (the ref comes from `tailscale.version`), no `?query`, no
 /// password (it would be kept in the build graph and shown in progress).
 /// Messages never repeat a password.
-pub fn git_url(s: &str) -> Result<(), String> {
+pub fn git_url(s: &str) -> Result<(), Invalid> {
     let bad = |why: &str| {
-        Err(format!(
+        Err(Invalid(format!(
             "{:?} is not a usable git URL: {why}",
             short(&redact(s))
-        ))
+        )))
     };
     let Some((scheme, rest)) = s.split_once("://") else {
         return bad("it needs a scheme (https://, ssh:// or git://)");
@@ -125,8 +140,12 @@ pub fn git_url(s: &str) -> Result<(), String> {
         }
         None => authority,
     };
-    host_and_port(host_port)
-        .map_err(|why| format!("{:?} is not a usable git URL: {why}", short(&redact(s))))?;
+    host_and_port(host_port).map_err(|why| {
+        Invalid(format!(
+            "{:?} is not a usable git URL: {why}",
+            short(&redact(s))
+        ))
+    })?;
     if path.trim_matches('/').is_empty() {
         return bad("it names no repository path");
     }
@@ -199,22 +218,22 @@ fn host_and_port(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub fn http_url(s: &str) -> Result<(), String> {
+pub fn http_url(s: &str) -> Result<(), Invalid> {
     if url_with_scheme(s, &["https", "http"]) {
         Ok(())
     } else {
-        Err(format!("{:?} is not an http(s) URL", short(s)))
+        Err(Invalid(format!("{:?} is not an http(s) URL", short(s))))
     }
 }
 
 /// Go's `GOPROXY`: proxy URLs, `direct` and `off`, separated by `,` (try
 /// the next on "not found") or `|` (try the next on any error).
-pub fn goproxy(s: &str) -> Result<(), String> {
+pub fn goproxy(s: &str) -> Result<(), Invalid> {
     if s.is_empty() || s.len() > 1024 {
-        return Err(format!(
+        return Err(Invalid(format!(
             "{:?} is not a GOPROXY list (1 to 1024 bytes)",
             short(s)
-        ));
+        )));
     }
     for entry in s.split([',', '|']) {
         let local_dir = entry
@@ -224,11 +243,11 @@ pub fn goproxy(s: &str) -> Result<(), String> {
             || local_dir
             || url_with_scheme(entry, &["https", "http"]);
         if !ok {
-            return Err(format!(
+            return Err(Invalid(format!(
                 "{:?} in {:?} is not a proxy URL (https://, http://, file://), `direct` or `off`",
                 short(entry),
                 short(s)
-            ));
+            )));
         }
     }
     Ok(())
@@ -238,28 +257,31 @@ pub fn goproxy(s: &str) -> Result<(), String> {
 pub use crate::llb::short;
 
 /// Free text that ends up in the image config: printable, one line, bounded.
-pub fn text_value(what: &str, s: &str) -> Result<(), String> {
+pub fn text_value(what: &str, s: &str) -> Result<(), Invalid> {
     if s.len() > 1024 {
-        return Err(format!("{what} is longer than 1024 bytes"));
+        return Err(Invalid(format!("{what} is longer than 1024 bytes")));
     }
     if s.chars().any(|c| c.is_control()) {
-        return Err(format!("{what} {:?} contains control characters", short(s)));
+        return Err(Invalid(format!(
+            "{what} {:?} contains control characters",
+            short(s)
+        )));
     }
     Ok(())
 }
 
 /// An image label key and value.
-pub fn label(key: &str, value: &str) -> Result<(), String> {
+pub fn label(key: &str, value: &str) -> Result<(), Invalid> {
     let key_ok = !key.is_empty()
         && key.len() <= 256
         && key
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/'));
     if !key_ok {
-        return Err(format!(
+        return Err(Invalid(format!(
             "label key {:?} must be letters, digits, '.', '-', '_' or '/' (at most 256)",
             short(key)
-        ));
+        )));
     }
     text_value(&format!("label {key}"), value)
 }
@@ -292,11 +314,12 @@ mod tests {
             ("ftp://example.com/r", "scheme"),
             ("github.com/t/t", "scheme"),
         ] {
-            let e = git_url(bad).err().unwrap_or_default();
+            let e = git_url(bad).err().map(String::from).unwrap_or_default();
             assert!(e.contains(why), "{bad:?}: {e}");
         }
         let e = git_url("https://me:s3cret@example.com/r.git")
             .err()
+            .map(String::from)
             .unwrap_or_default();
         assert!(e.contains("password") && !e.contains("s3cret"), "{e}");
         assert_eq!(
@@ -327,14 +350,14 @@ mod tests {
             "https://",
             "file://relative",
         ] {
-            let e = goproxy(bad).err().unwrap_or_default();
+            let e = goproxy(bad).err().map(String::from).unwrap_or_default();
             assert!(
                 e.contains("GOPROXY") || e.contains("proxy URL"),
                 "{bad:?}: {e}"
             );
         }
         let long = format!("https://{}", "a".repeat(2000));
-        let e = goproxy(&long).err().unwrap_or_default();
+        let e = goproxy(&long).err().map(String::from).unwrap_or_default();
         assert!(e.len() < 300, "quotes at most a bounded part: {e}");
     }
 

@@ -12,6 +12,7 @@
 //! - `MTTS_E2E_TAILSCALE_TREE`, `MTTS_E2E_TAILSCALE_VERSION`: the same
 //!   Tailscale source as a plain directory, and its version.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -285,4 +286,48 @@ pub fn try_run(cmd: &mut Command) -> (bool, String) {
         ),
         Err(e) => (false, format!("running {cmd:?}: {e}")),
     }
+}
+
+/// One vertex of a plain-progress log, as BuildKit reported it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub name: String,
+    /// Reported `CACHED`: its result was reused.
+    pub cached: bool,
+}
+
+/// The vertices a `--progress plain` build reported, in order: each named
+/// `#N name` once, cached or not (`#N CACHED` vs `#N DONE`). Vertices
+/// BuildKit did not need at all do not appear.
+pub fn steps(log: &str) -> Vec<Step> {
+    let mut names: Vec<(String, String)> = Vec::new();
+    let mut cached: BTreeSet<String> = BTreeSet::new();
+    for line in log.lines() {
+        let Some(rest) = line.strip_prefix('#') else {
+            continue;
+        };
+        let Some((id, text)) = rest.split_once(' ') else {
+            continue;
+        };
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        if text == "CACHED" {
+            cached.insert(id.to_string());
+        } else if !names.iter().any(|(n, _)| n == id)
+            && !text.starts_with("DONE")
+            && !text.starts_with("ERROR")
+            && !text.starts_with(|c: char| c.is_ascii_digit())
+            && !text.starts_with("...")
+        {
+            names.push((id.to_string(), text.to_string()));
+        }
+    }
+    names
+        .into_iter()
+        .map(|(id, name)| Step {
+            cached: cached.contains(&id),
+            name,
+        })
+        .collect()
 }

@@ -15,6 +15,7 @@ mod image_config;
 mod elf;
 mod harness;
 mod oci;
+mod rebuilds;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

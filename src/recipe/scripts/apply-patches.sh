@@ -2,7 +2,9 @@
 # nothing from the user is spliced in; paths come from the environment:
 #   MTTS_PATCHES   the read-only patches/ directory of the build context
 #   MTTS_SRC       the Tailscale tree to change
-#   MTTS_VERBOSITY_FILTER  "true" or "false", the recipe's verbosity_filter
+#   MTTS_FILTER_FILE  the built-in stderr verbosity filter, copied into
+#                     cmd/tailscaled/ first; unset when the recipe says
+#                     tailscale.verbosity_filter = false
 # Rules (README, "Recipe"):
 #   patches/*.go            -> cmd/tailscaled/ (the package of the binary)
 #   patches/<dir>/.../file  -> <dir>/.../file (mirrors the tree)
@@ -12,13 +14,17 @@
 #                              are refused, naming the file
 dir=$MTTS_PATCHES
 filter=stderr_verbosity_filter.go
+if [ -z "${MTTS_FILTER_FILE:-}" ] && [ -e "$dir/$filter" ]; then
+	echo "error: the recipe says tailscale.verbosity_filter = false, but the build context's patches/$filter adds the filter: delete that file or drop the setting" >&2
+	exit 1
+fi
+if [ -n "${MTTS_FILTER_FILE:-}" ]; then
+	echo "add the built-in $filter"
+	cp -- "$MTTS_FILTER_FILE" "$MTTS_SRC/cmd/tailscaled/$filter"
+fi
 if [ ! -d "$dir" ]; then
 	echo "no patches/ in the build context: nothing to apply"
 	exit 0
-fi
-if [ "$MTTS_VERBOSITY_FILTER" = false ] && [ -e "$dir/$filter" ]; then
-	echo "error: the recipe says tailscale.verbosity_filter = false, but the build context's patches/$filter adds the filter: delete that file or drop the setting" >&2
-	exit 1
 fi
 cd -- "$MTTS_SRC" || exit 1
 for f in "$dir"/*.go; do

@@ -3,10 +3,17 @@
 # context's, else the frontend's built-in list), then generate busybox.links,
 # the applet install list, on the build machine: nothing is run for the
 # target, so no emulation is needed.
-cfg=/context/busybox-applets.config
-[ -f "$cfg" ] || cfg=/defaults/busybox-applets.config
-echo "applet list: ${cfg#/}"
-cd /busybox || exit 1
+#   MTTS_TREE             the busybox source tree, configured in place
+#   MTTS_APPLETS          the build context's applet list (may be missing)
+#   MTTS_DEFAULT_APPLETS  the frontend's built-in applet list
+cfg=$MTTS_APPLETS
+if [ -f "$cfg" ]; then
+	echo "applet list: the build context's busybox-applets.config"
+else
+	cfg=$MTTS_DEFAULT_APPLETS
+	echo "applet list: the frontend's built-in busybox-applets.config"
+fi
+cd -- "$MTTS_TREE" || exit 1
 make allnoconfig >/dev/null
 # allnoconfig writes every int/string option as 0 or "": drop them so
 # oldconfig gives them their defaults (history size, less line limit, ...).

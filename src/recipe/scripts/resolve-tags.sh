@@ -4,6 +4,8 @@
 # against `featuretags --list` first and name the unknown ones.
 # $MTTS_FEATURES: comma-separated feature names (checked by the frontend to
 # be lowercase letters and digits).
+# $MTTS_TAGS_DIR: where to write tags.txt (the tags, for people) and go.env
+# (the same tags as GOFLAGS, for `GOENV=go.env go build`).
 known=$(go run ./cmd/featuretags --list | sed -e 's/^ *//' -e 's/:.*//')
 unknown=""
 for f in $(echo "$MTTS_FEATURES" | tr ',' ' '); do
@@ -18,4 +20,5 @@ if [ -n "$unknown" ]; then
 fi
 tags=$(go run ./cmd/featuretags --min --add="$MTTS_FEATURES")
 echo "build tags: $tags"
-printf '%s\n' "$tags" >/tags/tags.txt
+printf '%s\n' "$tags" >"$MTTS_TAGS_DIR/tags.txt"
+printf 'GOFLAGS=-tags=%s\n' "$tags" >"$MTTS_TAGS_DIR/go.env"

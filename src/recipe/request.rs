@@ -6,7 +6,7 @@ use std::fmt;
 
 use super::config::Recipe;
 use super::validate;
-use crate::llb::{NetMode, Platform};
+use crate::llb::{NetMode, Platform, ResolveMode};
 
 /// The platforms the image is made for, with the routers they serve.
 pub const SUPPORTED_PLATFORMS: &[&str] = &["linux/amd64", "linux/arm64", "linux/arm/v7"];
@@ -171,7 +171,9 @@ impl BuildArgs {
             message,
         };
         let tailscale_version = match args.get("TAILSCALE_VERSION") {
-            Some(v) => validate::tailscale_version(v).map_err(|m| err("TAILSCALE_VERSION", m))?,
+            Some(v) => {
+                validate::tailscale_version(v).map_err(|m| err("TAILSCALE_VERSION", m.into()))?
+            }
             None => recipe.tailscale.version.clone(),
         };
         let (busybox_version, busybox_sha256) = match (
@@ -186,10 +188,11 @@ impl BuildArgs {
                 let version = version
                     .cloned()
                     .unwrap_or_else(|| recipe.busybox.version.clone());
-                validate::busybox_version(&version).map_err(|m| err("BUSYBOX_VERSION", m))?;
+                validate::busybox_version(&version)
+                    .map_err(|m| err("BUSYBOX_VERSION", m.into()))?;
                 let sha = match sha {
                     Some(s) => {
-                        validate::sha256_hex(s).map_err(|m| err("BUSYBOX_SHA256", m))?;
+                        validate::sha256_hex(s).map_err(|m| err("BUSYBOX_SHA256", m.into()))?;
                         s.to_ascii_lowercase()
                     }
                     None if version == recipe.busybox.version => recipe.busybox.sha256.clone(),
@@ -215,17 +218,20 @@ impl BuildArgs {
                     ),
                 ));
             }
-            (Some(v), None) => v.clone(),
+            (Some(v), None) => {
+                if v.is_empty() {
+                    return Err(err("OCI_VERSION", "must not be empty".to_string()));
+                }
+                validate::text_value("value", v).map_err(|m| err("OCI_VERSION", m.into()))?;
+                v.clone()
+            }
+            // Checked with the recipe's other labels when it was parsed.
             (None, Some(label)) => label.to_string(),
             (None, None) => "dev".to_string(),
         };
-        if oci_version.is_empty() {
-            return Err(err("OCI_VERSION", "must not be empty".to_string()));
-        }
-        validate::text_value("value", &oci_version).map_err(|m| err("OCI_VERSION", m))?;
         let goproxy = match args.get("GOPROXY") {
             Some(v) => {
-                validate::goproxy(v).map_err(|m| err("GOPROXY", m))?;
+                validate::goproxy(v).map_err(|m| err("GOPROXY", m.into()))?;
                 Some(v.clone())
             }
             None => None,
@@ -256,16 +262,35 @@ impl BuildArgs {
 /// Checks extra image labels (`--label`, `label:*`).
 pub fn check_labels(labels: &BTreeMap<String, String>) -> Result<(), InputError> {
     for (k, v) in labels {
-        validate::label(k, v).map_err(|message| InputError::Label {
+        validate::label(k, v).map_err(|e| InputError::Label {
             name: k.clone(),
-            message,
+            message: e.into(),
         })?;
     }
     Ok(())
 }
 
+/// What the user asked for, as written: from buildx's frontend options or
+/// the offline CLI's flags. [`BuildRequest::new`] checks it.
+#[derive(Clone, Debug)]
+pub struct RequestOptions {
+    pub recipe: Recipe,
+    /// `--platform` values (each may hold a comma-separated list); none
+    /// means the build platform.
+    pub platforms: Vec<String>,
+    pub build_args: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    /// `--target`; empty means the image.
+    pub target: String,
+    pub build_platform: Platform,
+    pub network: NetMode,
+    pub no_cache: bool,
+    pub resolve_mode: ResolveMode,
+    pub daemon: DaemonSupport,
+}
+
 /// A complete, checked build request: what the graph is made from, apart
-/// from the sources (see [`super::Sources`]).
+/// from the inputs it asks for by name (see [`super::Inputs`]).
 #[derive(Clone, Debug)]
 pub struct BuildRequest {
     pub recipe: Recipe,
@@ -281,8 +306,52 @@ pub struct BuildRequest {
     pub network: NetMode,
     /// `--no-cache`: no op result is reused.
     pub no_cache: bool,
+    /// How base images are looked up (`image-resolve-mode`).
+    pub resolve_mode: ResolveMode,
     /// What the daemon can do beyond the basics.
     pub daemon: DaemonSupport,
+}
+
+impl BuildRequest {
+    /// Checks everything the user asked for, before a single op exists.
+    /// Returns the request and the warnings to show (build arguments this
+    /// build does not use). The gateway and the offline CLI both call this.
+    pub fn new(options: RequestOptions) -> Result<(BuildRequest, Vec<String>), InputError> {
+        check_build_platform(&options.build_platform)?;
+        let mut platforms = parse_platforms(&options.platforms)?;
+        if platforms.is_empty() {
+            // As buildx: no --platform builds for the build platform.
+            platforms.push(options.build_platform.clone());
+        }
+        let args = BuildArgs::resolve(&options.recipe, &options.build_args)?;
+        check_labels(&options.labels)?;
+        let target = Target::parse(&options.target)?;
+        let warnings = args
+            .unused
+            .iter()
+            .map(|a| {
+                format!(
+                    "build argument {} is not used by this build",
+                    validate::short(a)
+                )
+            })
+            .collect();
+        Ok((
+            BuildRequest {
+                recipe: options.recipe,
+                args,
+                platforms,
+                build_platform: options.build_platform,
+                target,
+                labels: options.labels,
+                network: options.network,
+                no_cache: options.no_cache,
+                resolve_mode: options.resolve_mode,
+                daemon: options.daemon,
+            },
+            warnings,
+        ))
+    }
 }
 
 /// Optional LLB features the recipe uses when the daemon has them.

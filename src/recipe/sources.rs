@@ -1,0 +1,121 @@
+//! The recipe's inputs, asked for by name when a stage needs them (as
+//! dalec's `GetContext`): the build context, the base images and the source
+//! trees a named context may replace. Whoever runs the recipe (the gateway,
+//! the offline CLI) implements [`Inputs`]; this module alone decides what a
+//! name means, so which inputs a target uses is decided here and nowhere
+//! else.
+
+use crate::llb::{
+    ImageMeta, ImageMetaResolver, ImageRef, OpOptions, Platform, ResolveError, ResolveMode, Source,
+    State,
+};
+
+/// The paths of the build context the recipe reads: only these need to be
+/// transferred from the client.
+pub const CONTEXT_PATHS: &[&str] = &["patches", "busybox-applets.config"];
+
+/// The names a named context (`--build-context NAME=...`) can replace.
+pub const INPUT_NAMES: &[&str] = &["golang", "alpine", "xx", "tailscale", "busybox"];
+
+/// What a named context put in place of an input.
+#[derive(Clone, Debug)]
+pub enum Named {
+    /// `docker-image://...`: resolved like the recipe's own pin.
+    Image(ImageRef),
+    /// Any other context (local directory, git, oci-layout, a forwarded
+    /// input): used as a filesystem.
+    Tree(State),
+}
+
+/// Where the recipe's inputs come from.
+pub trait Inputs: ImageMetaResolver + Sync {
+    /// The build context, with only `paths` in it.
+    fn build_context(&self, paths: &[&str]) -> Result<State, SourceError>;
+
+    /// What the user gave in place of input `name`, if anything. Asking is
+    /// what makes a named context "used".
+    fn named_context(&self, name: &str) -> Result<Option<Named>, SourceError>;
+}
+
+/// An input that could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    #[error("{what}: {source}")]
+    Input {
+        what: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// A base image of the recipe (`FROM <pin> AS <name>`): a named context of
+/// that name replaces the pin. Resolved for the build platform, pinned by
+/// digest, and carrying the image's ENV/WORKDIR/USER for the execs over it.
+pub async fn base_image<I: Inputs>(
+    inputs: &I,
+    name: &str,
+    pin: &ImageRef,
+    build_platform: &Platform,
+    mode: ResolveMode,
+) -> Result<State, SourceError> {
+    let image = match inputs.named_context(name)? {
+        Some(Named::Tree(state)) => {
+            return Ok(state
+                .with_platform(build_platform)
+                .with_image_config(&ImageMeta::plain()));
+        }
+        Some(Named::Image(r)) => r,
+        None => pin.clone(),
+    };
+    let meta = inputs.resolve_image(&image, build_platform, mode).await?;
+    let pinned = match &meta.digest {
+        Some(d) => image.with_digest(d).map_err(|e| ResolveError {
+            image: image.to_string(),
+            platform: build_platform.to_string(),
+            message: e.to_string(),
+        })?,
+        None => image,
+    };
+    let state = Source::image(&pinned)
+        .resolve_mode(mode)
+        .platform(build_platform)
+        .named(format!("[{name}] {pinned}"))
+        .state();
+    Ok(state.with_image_config(&meta))
+}
+
+/// A source tree the user may replace with a named context of its name
+/// (`tailscale`, `busybox`); `None` means the recipe's own.
+pub fn source_tree<I: Inputs>(inputs: &I, name: &str) -> Result<Option<State>, SourceError> {
+    Ok(inputs.named_context(name)?.map(|named| match named {
+        Named::Tree(state) => state,
+        Named::Image(r) => Source::image(&r)
+            .named(format!("[context {name}] {r}"))
+            .state(),
+    }))
+}
+
+/// Image configs as the images this recipe uses publish them, for building
+/// the graph without a daemon to ask (the offline commands): pins stay as
+/// the recipe wrote them. Any other image gets BuildKit's defaults.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PublishedConfigs;
+
+impl PublishedConfigs {
+    pub fn meta_for(image: &ImageRef) -> ImageMeta {
+        match image.name() {
+            "docker.io/library/golang" => ImageMeta {
+                digest: None,
+                env: vec![
+                    "PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+                    "GOTOOLCHAIN=local".into(),
+                    "GOPATH=/go".into(),
+                ],
+                working_dir: Some("/go".into()),
+                user: None,
+            },
+            _ => ImageMeta::plain(),
+        }
+    }
+}

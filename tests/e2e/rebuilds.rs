@@ -1,0 +1,125 @@
+//! What a rebuild redoes: each step mounts only the part of the build
+//! context it reads, so editing `patches/` redoes no busybox step and
+//! editing the applet list redoes no Tailscale step, as the Dockerfile's
+//! per-file COPY did. Judged by the steps BuildKit reports as run vs cached.
+
+use std::path::Path;
+
+use crate::harness::{self, Daemon, Step, fixture, out_dir};
+
+/// Copies the e2e build context to a scratch directory of its own.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{}: {e}", to.display()));
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let entry = entry.unwrap_or_else(|e| panic!("{e}"));
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}
+
+/// The amd64 image from `context`, kept only in the build cache; the steps
+/// BuildKit reported.
+fn build(daemon: &Daemon, context: &Path, what: &str) -> Vec<Step> {
+    let build = daemon.buildx_in(
+        context,
+        &daemon.real_stub("Dockerfile"),
+        &[
+            "--platform",
+            "linux/amd64",
+            "--provenance=false",
+            "--output",
+            "type=cacheonly",
+        ],
+    );
+    build.assert_ok(what);
+    harness::steps(&build.log())
+}
+
+/// Sources: BuildKit checks them again on every build (the git ref, the
+/// download, the client's files, image metadata) and reports them as run
+/// even when nothing new is fetched.
+fn is_source(name: &str) -> bool {
+    let step = name.split_once("] ").map_or("", |(_, step)| step);
+    name.starts_with("[internal]")
+        || name.starts_with("[context ")
+        || step.starts_with("git ")
+        || step.starts_with("download ")
+        || step.starts_with("docker.io/")
+}
+
+/// The recipe's steps that ran (not CACHED), by name.
+fn ran(steps: &[Step]) -> Vec<&str> {
+    steps
+        .iter()
+        .filter(|s| !s.cached && s.name.starts_with('[') && !is_source(&s.name))
+        .map(|s| s.name.as_str())
+        .collect()
+}
+
+#[test]
+#[ignore = "needs the BuildKit daemons and served sources: run scripts/test"]
+fn a_rebuild_redoes_only_the_steps_whose_inputs_changed() {
+    let _ = crate::main_image();
+    let daemon = Daemon::today();
+    let context = out_dir("rebuild-context");
+    let _ = std::fs::remove_dir_all(&context);
+    copy_dir(&fixture("context"), &context);
+
+    build(&daemon, &context, "the first build");
+    let again = build(&daemon, &context, "the identical rebuild");
+    assert_eq!(
+        ran(&again),
+        Vec::<&str>::new(),
+        "an identical rebuild runs nothing: {again:#?}"
+    );
+
+    // A new overlay in patches/: a valid, empty Go file of the binary's
+    // package.
+    std::fs::write(
+        context.join("patches/e2e_rebuild.go"),
+        "package main\n\n// Added by the rebuild test.\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let patched = build(&daemon, &context, "the rebuild after editing patches/");
+    let ran_patched = ran(&patched);
+    assert!(
+        ran_patched.contains(&"[tailscale] apply patches/"),
+        "the patch step re-ran: {ran_patched:?}"
+    );
+    let busybox: Vec<&&str> = ran_patched
+        .iter()
+        .filter(|n| n.starts_with("[busybox"))
+        .collect();
+    assert!(busybox.is_empty(), "editing patches/ re-ran {busybox:?}");
+
+    // One more applet in the list.
+    let list = context.join("busybox-applets.config");
+    let mut applets = std::fs::read_to_string(&list).unwrap_or_else(|e| panic!("{e}"));
+    applets.push_str("\n# added by the rebuild test\nSEQ\n");
+    std::fs::write(&list, applets).unwrap_or_else(|e| panic!("{e}"));
+    let configured = build(
+        &daemon,
+        &context,
+        "the rebuild after editing the applet list",
+    );
+    let ran_configured = ran(&configured);
+    assert!(
+        ran_configured.contains(&"[busybox] make allnoconfig + applet list"),
+        "the configure step re-ran: {ran_configured:?}"
+    );
+    let tailscale: Vec<&&str> = ran_configured
+        .iter()
+        .filter(|n| n.starts_with("[tailscale"))
+        .collect();
+    assert!(
+        tailscale.is_empty(),
+        "editing the applet list re-ran {tailscale:?}"
+    );
+    eprintln!(
+        "e2e: after patches/: ran {ran_patched:?}\ne2e: after the applet list: ran {ran_configured:?}"
+    );
+}
