@@ -11,6 +11,7 @@ const FILES: &[&str] = &[
     "policy.proto",
     "google/rpc/status.proto",
     "gateway.proto",
+    "errdefs.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

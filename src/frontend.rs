@@ -2,13 +2,16 @@
 //! through the gateway. The gateway knows nothing of the recipe's inputs;
 //! the recipe knows nothing of gRPC; this file maps one onto the other.
 
+use std::collections::BTreeMap;
+use std::ops::Range;
+
 use crate::gateway::contexts::NamedContext;
-use crate::gateway::result::TargetInfo;
+use crate::gateway::subrequests::{CheckReport, CheckWarning, Outline, OutlineArg, TargetInfo};
 use crate::gateway::{self, Built, Client, GatewayError};
-use crate::llb::Cap;
+use crate::llb::{Cap, SourceRange, State};
 use crate::recipe::{
-    self, BuildRequest, DaemonSupport, Inputs, Named, Recipe, RequestOptions, SourceError, Target,
-    image,
+    self, BuildRequest, DaemonSupport, Inputs, Named, Recipe, RecipeError, RequestOptions,
+    SourceError, Target, Unresolved, image, key_spans,
 };
 
 /// The mikrotik-tailscale frontend.
@@ -27,7 +30,7 @@ fn source_error(what: String) -> impl FnOnce(GatewayError) -> SourceError {
 }
 
 impl Inputs for Client {
-    fn build_context(&self, paths: &[&str]) -> Result<crate::llb::State, SourceError> {
+    fn build_context(&self, paths: &[&str]) -> Result<State, SourceError> {
         self.main_context(paths)
             .map_err(source_error("the build context".into()))
     }
@@ -42,30 +45,69 @@ impl Inputs for Client {
     }
 }
 
+/// The stub Dockerfile, read and parsed; a recipe error keeps its place
+/// in the file, so buildx shows the line.
+async fn read_recipe(client: &Client) -> Result<(String, Recipe), GatewayError> {
+    let text = client.read_entrypoint().await?;
+    let filename = &client.options().filename;
+    match Recipe::parse(&text, filename) {
+        Ok(recipe) => Ok((text, recipe)),
+        Err(e) => Err(recipe_error(e, client)),
+    }
+}
+
+fn recipe_error(e: RecipeError, client: &Client) -> GatewayError {
+    match (e.range(), client.entrypoint_file()) {
+        (Some(range), Some(file)) => GatewayError::InFile {
+            error: Box::new(e),
+            file,
+            ranges: vec![range],
+        },
+        _ => frontend_error(e),
+    }
+}
+
+/// The checked request of this build, and its warnings.
+fn request(client: &Client, recipe: Recipe) -> Result<(BuildRequest, Vec<String>), GatewayError> {
+    let options = client.options();
+    let caps = client.caps();
+    BuildRequest::new(RequestOptions {
+        recipe,
+        platforms: options.platforms.clone(),
+        build_args: options.build_args.clone(),
+        labels: options.labels.clone(),
+        target: options.target.clone(),
+        build_platform: client.build_platform(),
+        network: options.network,
+        no_cache: options.no_cache,
+        resolve_mode: options.resolve_mode,
+        daemon: DaemonSupport {
+            merge_op: caps.has_llb(Cap::MergeOp),
+            file_symlink: caps.has_llb(Cap::FileSymlinkCreate),
+        },
+    })
+    .map_err(frontend_error)
+}
+
+/// Where recipe key `key` is in `text`, if the user wrote it.
+fn ranges_of(text: &str, spans: &BTreeMap<String, Range<usize>>, key: &str) -> Vec<SourceRange> {
+    spans
+        .get(key)
+        .map(|span| SourceRange::of_span(text, span.clone()))
+        .into_iter()
+        .collect()
+}
+
 impl gateway::Frontend for MikrotikTailscale {
     async fn build(&self, client: &Client) -> Result<Vec<Built>, GatewayError> {
-        let options = client.options();
-        let text = client.read_entrypoint().await?;
-        let recipe = Recipe::parse(&text, &options.filename).map_err(frontend_error)?;
-        let caps = client.caps();
-        let (req, warnings) = BuildRequest::new(RequestOptions {
-            recipe,
-            platforms: options.platforms.clone(),
-            build_args: options.build_args.clone(),
-            labels: options.labels.clone(),
-            target: options.target.clone(),
-            build_platform: client.build_platform(),
-            network: options.network,
-            no_cache: options.no_cache,
-            resolve_mode: options.resolve_mode,
-            daemon: DaemonSupport {
-                merge_op: caps.has_llb(Cap::MergeOp),
-                file_symlink: caps.has_llb(Cap::FileSymlinkCreate),
-            },
-        })
-        .map_err(frontend_error)?;
+        let (text, recipe) = read_recipe(client).await?;
+        let (req, warnings) = request(client, recipe)?;
         for w in warnings {
             client.warn(w);
+        }
+        let spans = key_spans(&text);
+        for f in req.recipe.findings() {
+            client.warn_at(f.detail, ranges_of(&text, &spans, f.key));
         }
         build(&req, client).await
     }
@@ -80,6 +122,83 @@ impl gateway::Frontend for MikrotikTailscale {
             })
             .collect()
     }
+
+    async fn outline(&self, client: &Client) -> Result<Outline, GatewayError> {
+        let (_, recipe) = read_recipe(client).await?;
+        let (req, _) = request(client, recipe)?;
+        Ok(Outline {
+            name: req.target.name().to_string(),
+            description: req.target.description().to_string(),
+            args: req
+                .args
+                .values()
+                .into_iter()
+                .map(|(name, description, value)| OutlineArg {
+                    name: name.to_string(),
+                    description: description.to_string(),
+                    value,
+                })
+                .collect(),
+        })
+    }
+
+    async fn check(&self, client: &Client) -> CheckReport {
+        let mut report = CheckReport::default();
+        let found = check(client, &mut report).await;
+        report.file = client.entrypoint_file();
+        if let Err(e) = found {
+            let ranges = match &e {
+                GatewayError::InFile { ranges, .. } => ranges.clone(),
+                _ => Vec::new(),
+            };
+            report.error = Some((e.to_string(), ranges));
+        }
+        report
+    }
+}
+
+/// Everything `--check` can check without building: the recipe, the
+/// build arguments, labels, platforms and target, and the named contexts
+/// (each is looked up as the build would; none is resolved or fetched).
+async fn check(client: &Client, report: &mut CheckReport) -> Result<(), GatewayError> {
+    let (text, recipe) = read_recipe(client).await?;
+    let (req, warnings) = request(client, recipe)?;
+    for detail in warnings {
+        report.warnings.push(CheckWarning {
+            rule: "UnusedBuildArg",
+            description: "A build argument this build does not use, often a typo",
+            detail,
+            ranges: Vec::new(),
+        });
+    }
+    let spans = key_spans(&text);
+    for f in req.recipe.findings() {
+        report.warnings.push(CheckWarning {
+            rule: f.rule,
+            description: f.description,
+            ranges: ranges_of(&text, &spans, f.key),
+            detail: f.detail,
+        });
+    }
+    // The graph is made as the build makes it, asking for named contexts
+    // the same way; nothing is resolved or fetched.
+    let inputs = Unresolved {
+        context: State::scratch(),
+        named: |name: &str| Inputs::named_context(client, name),
+    };
+    recipe::build(&req, &inputs).await.map_err(frontend_error)?;
+    for name in client.unused_named_contexts() {
+        report.warnings.push(CheckWarning {
+            rule: "UnusedNamedContext",
+            description: "A named context this build does not use",
+            detail: format!(
+                "named context {:?} is not used by this build",
+                crate::llb::short(&name)
+            ),
+            ranges: Vec::new(),
+        });
+    }
+    Ok(())
 }
 
 async fn build(req: &BuildRequest, client: &Client) -> Result<Vec<Built>, GatewayError> {

@@ -8,12 +8,12 @@ use serde::Serialize;
 
 use crate::llb::inspect::Graph;
 use crate::llb::{
-    CopyOptions, Definition, FileActions, ImageMeta, ImageMetaResolver, ImageRef, NetMode,
-    OpOptions, Platform, ResolveError, ResolveMode, Source, State, marshal,
+    CopyOptions, Definition, FileActions, NetMode, OpOptions, Platform, ResolveMode, Source, State,
+    marshal,
 };
 use crate::recipe::{
-    self, BuildRequest, DaemonSupport, Inputs, Named, PlatformResult, PublishedConfigs, Recipe,
-    RequestOptions, SourceError, request::InputError,
+    self, BuildRequest, CONTEXT_PATHS, DaemonSupport, PlatformResult, Recipe, RequestOptions,
+    Unresolved, request::InputError,
 };
 
 /// What to build, as the offline commands take it: the inputs `docker
@@ -68,36 +68,6 @@ pub fn request(options: &Options) -> anyhow::Result<BuildRequest> {
     Ok(req)
 }
 
-/// The inputs as `buildctl build --local context=DIR` provides them: the
-/// build context as the client session's `context` local source, base
-/// images as the recipe pins them, no named contexts.
-struct OfflineInputs;
-
-impl ImageMetaResolver for OfflineInputs {
-    async fn resolve_image(
-        &self,
-        image: &ImageRef,
-        _platform: &Platform,
-        _mode: ResolveMode,
-    ) -> Result<ImageMeta, ResolveError> {
-        Ok(PublishedConfigs::meta_for(image))
-    }
-}
-
-impl Inputs for OfflineInputs {
-    fn build_context(&self, paths: &[&str]) -> Result<State, SourceError> {
-        Ok(Source::local("context")
-            .include_patterns(paths)
-            .shared_key_hint("context")
-            .named("[context] patches/ busybox-applets.config")
-            .state())
-    }
-
-    fn named_context(&self, _name: &str) -> Result<Option<Named>, SourceError> {
-        Ok(None)
-    }
-}
-
 /// The whole graph for `options` as one definition: one platform's result
 /// directly, several collected into `/<os>_<arch>[_<variant>]/` directories
 /// (the layout buildx's local exporter uses for several platforms).
@@ -115,7 +85,18 @@ pub fn results_for(req: &BuildRequest) -> anyhow::Result<Vec<PlatformResult>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .context("starting the async runtime")?;
-    Ok(runtime.block_on(recipe::build(req, &OfflineInputs))?)
+    // The inputs as `buildctl build --local context=DIR` provides them: the
+    // build context as the session's `context` local source, images as the
+    // recipe pins them, no named contexts.
+    let inputs = Unresolved {
+        context: Source::local("context")
+            .include_patterns(CONTEXT_PATHS)
+            .shared_key_hint("context")
+            .named("[context] patches/ busybox-applets.config")
+            .state(),
+        named: |_: &str| Ok(None),
+    };
+    Ok(runtime.block_on(recipe::build(req, &inputs))?)
 }
 
 /// One definition for several platforms' results.

@@ -13,6 +13,11 @@ pub mod fsutil {
     }
 }
 
+/// Typed error details (`solver/errdefs`).
+pub mod errdefs {
+    tonic::include_proto!("errdefs");
+}
+
 pub mod google {
     pub mod rpc {
         tonic::include_proto!("google.rpc");

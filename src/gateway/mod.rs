@@ -9,6 +9,7 @@ pub mod caps;
 pub mod contexts;
 pub mod options;
 pub mod result;
+pub mod subrequests;
 mod transport;
 
 use std::collections::BTreeMap;
@@ -19,7 +20,7 @@ use tonic::transport::Channel;
 
 use crate::llb::{
     ImageMeta, ImageMetaResolver, ImageRef, OpOptions, Platform, ResolveError, ResolveMode, Source,
-    State, head_of, marshal,
+    SourceFile, SourceRange, State, head_of, marshal,
 };
 use crate::proto::gateway::llb_bridge_client::LlbBridgeClient;
 use crate::proto::gateway::{
@@ -30,7 +31,8 @@ use crate::proto::{google, pb};
 use caps::DaemonCaps;
 use contexts::{ContextError, Contexts, NamedContext};
 use options::{FrontendEnv, FrontendOptions};
-use result::{SolvedPlatform, TargetInfo};
+use result::SolvedPlatform;
+use subrequests::{CheckReport, Outline, TargetInfo};
 
 type Bridge = LlbBridgeClient<Channel>;
 
@@ -56,11 +58,48 @@ pub enum GatewayError {
         what: &'static str,
         source: serde_json::Error,
     },
-    #[error("unsupported subrequest {0:?}; this frontend answers frontend.targets")]
+    #[error(
+        "unsupported subrequest {0:?}; this frontend answers frontend.targets, frontend.outline, frontend.lint and frontend.subrequests.describe"
+    )]
     Subrequest(String),
     /// The frontend's own failure (a bad recipe, input, ...).
     #[error(transparent)]
     Frontend(Box<dyn std::error::Error + Send + Sync>),
+    /// The same, at known lines of a file: buildx shows an excerpt with
+    /// those lines marked.
+    #[error("{error}")]
+    InFile {
+        error: Box<dyn std::error::Error + Send + Sync>,
+        file: SourceFile,
+        ranges: Vec<SourceRange>,
+    },
+}
+
+impl GatewayError {
+    /// The status BuildKit shows the user: the message, and for an error in
+    /// a file BuildKit's `errdefs.Source` detail, which makes buildx print
+    /// the file's lines around it.
+    fn to_status(&self) -> google::rpc::Status {
+        let mut details = Vec::new();
+        if let GatewayError::InFile { file, ranges, .. } = self {
+            let source = crate::proto::errdefs::Source {
+                info: Some(file.to_pb()),
+                ranges: ranges.iter().map(|r| r.to_pb()).collect(),
+            };
+            details.push(prost_types::Any {
+                // As BuildKit names it (containerd typeurl: the message's
+                // full name), so its registry decodes it.
+                type_url: "errdefs.Source".to_string(),
+                value: prost::Message::encode_to_vec(&source),
+            });
+        }
+        google::rpc::Status {
+            // gRPC "unknown": BuildKit shows the message as is.
+            code: 2,
+            message: self.to_string(),
+            details,
+        }
+    }
 }
 
 fn rpc(what: impl Into<String>) -> impl FnOnce(tonic::Status) -> GatewayError {
@@ -88,6 +127,16 @@ pub trait Frontend: Sync {
 
     /// The answer to `--call targets`.
     fn targets(&self) -> Vec<TargetInfo>;
+
+    /// The answer to `--call outline`: the target's build arguments.
+    fn outline(
+        &self,
+        client: &Client,
+    ) -> impl Future<Output = Result<Outline, GatewayError>> + Send;
+
+    /// The answer to `--check`: everything checked that can be without
+    /// building.
+    fn check(&self, client: &Client) -> impl Future<Output = CheckReport> + Send;
 }
 
 /// Runs `frontend` as a BuildKit gateway frontend over stdin/stdout until
@@ -127,12 +176,7 @@ pub async fn serve<F: Frontend>(frontend: &F) -> Result<(), GatewayError> {
             tracing::error!("{e}");
             ReturnRequest {
                 result: None,
-                error: Some(google::rpc::Status {
-                    // gRPC "unknown": BuildKit shows the message as is.
-                    code: 2,
-                    message: e.to_string(),
-                    details: Vec::new(),
-                }),
+                error: Some(e.to_status()),
             }
         }
     };
@@ -152,20 +196,32 @@ async fn run<F: Frontend>(
 ) -> Result<crate::proto::gateway::Result, GatewayError> {
     let options = FrontendOptions::parse(&env.opts)?;
     let encoding = |what| move |source| GatewayError::Encode { what, source };
-    match options.request_id.as_deref() {
-        None => {}
-        Some("frontend.targets") => {
-            return result::targets(&frontend.targets()).map_err(encoding("the target list"));
+    let request = options.request_id.clone();
+    match request.as_deref() {
+        Some(subrequests::TARGETS) => {
+            return subrequests::targets(&frontend.targets()).map_err(encoding("the target list"));
         }
-        Some("frontend.subrequests.describe") => {
-            return result::describe().map_err(encoding("the subrequest list"));
+        Some(subrequests::DESCRIBE) => {
+            return subrequests::describe().map_err(encoding("the subrequest list"));
         }
+        None | Some(subrequests::OUTLINE | subrequests::LINT) => {}
         Some(other) => return Err(GatewayError::Subrequest(other.to_string())),
     }
     caps.check_gateway()?;
     let client = Client::connect(bridge, caps, env, options).await?;
+    match request.as_deref() {
+        Some(subrequests::OUTLINE) => {
+            let outline = frontend.outline(&client).await?;
+            return subrequests::outline(&outline).map_err(encoding("the outline"));
+        }
+        Some(subrequests::LINT) => {
+            let report = frontend.check(&client).await;
+            return subrequests::lint(&report).map_err(encoding("the check report"));
+        }
+        _ => {}
+    }
     let built = frontend.build(&client).await?;
-    for name in client.contexts.unused() {
+    for name in client.unused_named_contexts() {
         client.warn(format!(
             "named context {:?} is not used by this build",
             crate::llb::short(&name)
@@ -201,10 +257,18 @@ pub struct Client {
     env: FrontendEnv,
     options: FrontendOptions,
     contexts: Contexts,
-    /// The digest of the op that loaded the entrypoint file: warnings point
-    /// at it.
-    entrypoint_digest: Mutex<Option<String>>,
-    warnings: Mutex<Vec<String>>,
+    /// The digest of the op that loaded the entrypoint file (warnings
+    /// point at it) and the file as read.
+    entrypoint: Mutex<Option<(Option<String>, SourceFile)>>,
+    warnings: Mutex<Vec<Warning>>,
+}
+
+/// A warning for the build's output, at lines of the entrypoint file when
+/// it has ranges.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    pub message: String,
+    pub ranges: Vec<SourceRange>,
 }
 
 impl Client {
@@ -236,7 +300,7 @@ impl Client {
             env,
             options,
             contexts,
-            entrypoint_digest: Mutex::new(None),
+            entrypoint: Mutex::new(None),
             warnings: Mutex::new(Vec::new()),
         })
     }
@@ -266,12 +330,35 @@ impl Client {
         Ok(self.contexts.named(name)?)
     }
 
+    /// Named contexts the user gave that nothing asked for (yet).
+    pub fn unused_named_contexts(&self) -> Vec<String> {
+        self.contexts.unused()
+    }
+
+    /// The entrypoint file, once [`Client::read_entrypoint`] has read it.
+    pub fn entrypoint_file(&self) -> Option<SourceFile> {
+        self.entrypoint
+            .lock()
+            .ok()
+            .and_then(|e| e.as_ref().map(|(_, f)| f.clone()))
+    }
+
     /// Shows `message` as a warning of this build (sent before solving).
     pub fn warn(&self, message: String) {
+        self.warn_at(message, Vec::new());
+    }
+
+    /// The same, marking `ranges` of the entrypoint file.
+    pub fn warn_at(&self, message: String, ranges: Vec<SourceRange>) {
         tracing::warn!("{message}");
         if let Ok(mut w) = self.warnings.lock() {
-            w.push(message);
+            w.push(Warning { message, ranges });
         }
+    }
+
+    /// The warnings so far.
+    pub fn warnings(&self) -> Vec<Warning> {
+        self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
     }
 
     /// Reads the entrypoint file (`--file`, default `Dockerfile`): from the
@@ -291,9 +378,7 @@ impl Client {
                 marshal(&state).pb
             }
         };
-        if let Ok(mut d) = self.entrypoint_digest.lock() {
-            *d = head_of(&def);
-        }
+        let digest = head_of(&def);
         let ref_id = self.solve(def, filename).await?;
         let data = self
             .bridge
@@ -307,7 +392,18 @@ impl Client {
             .map_err(rpc(format!("reading {filename}")))?
             .into_inner()
             .data;
-        String::from_utf8(data).map_err(|_| GatewayError::NotText(filename.clone()))
+        let text = String::from_utf8(data).map_err(|_| GatewayError::NotText(filename.clone()))?;
+        if let Ok(mut e) = self.entrypoint.lock() {
+            *e = Some((
+                digest,
+                SourceFile {
+                    filename: filename.clone(),
+                    language: "Dockerfile".to_string(),
+                    data: text.clone().into_bytes(),
+                },
+            ));
+        }
+        Ok(text)
     }
 
     async fn solve(&self, def: pb::Definition, what: &str) -> Result<String, GatewayError> {
@@ -335,17 +431,21 @@ impl Client {
     /// Sends the collected warnings to the client's progress output, when
     /// the daemon can show them (they are logged either way).
     async fn send_warnings(&self) {
-        let digest = self.entrypoint_digest.lock().ok().and_then(|d| d.clone());
-        let warnings = self.warnings.lock().map(|w| w.clone()).unwrap_or_default();
-        let Some(digest) = digest else { return };
+        let entrypoint = self.entrypoint.lock().ok().and_then(|e| e.clone());
+        let Some((Some(digest), file)) = entrypoint else {
+            return;
+        };
         if !self.caps.has_gateway("gateway.warnings") {
             return;
         }
-        for message in warnings {
+        for warning in self.warnings() {
+            let located = !warning.ranges.is_empty();
             let request = WarnRequest {
                 digest: digest.clone(),
                 level: 1,
-                short: message.into_bytes(),
+                short: warning.message.into_bytes(),
+                info: located.then(|| file.to_pb()),
+                ranges: warning.ranges.iter().map(|r| r.to_pb()).collect(),
                 ..Default::default()
             };
             if let Err(e) = self.bridge.clone().warn(request).await {
@@ -437,11 +537,39 @@ mod tests {
     }
 
     #[test]
+    fn an_error_in_a_file_carries_buildkits_source_detail() {
+        let file = SourceFile {
+            filename: "Dockerfile".into(),
+            language: "Dockerfile".into(),
+            data: b"# syntax=x\n[busybox]\nsha256 = \"abc\"\n".to_vec(),
+        };
+        let e = GatewayError::InFile {
+            error: "Dockerfile: busybox.sha256: not a sha256".into(),
+            file,
+            ranges: vec![SourceRange::line(3)],
+        };
+        let status = e.to_status();
+        assert_eq!(status.message, "Dockerfile: busybox.sha256: not a sha256");
+        assert_eq!(status.details.len(), 1);
+        assert_eq!(status.details[0].type_url, "errdefs.Source");
+        let source: crate::proto::errdefs::Source =
+            prost::Message::decode(status.details[0].value.as_slice())
+                .unwrap_or_else(|e| panic!("{e}"));
+        let info = source.info.unwrap_or_default();
+        assert_eq!(info.filename, "Dockerfile");
+        assert!(info.data.starts_with(b"# syntax=x"));
+        assert_eq!(source.ranges[0].start.map(|p| p.line), Some(3));
+        // Other errors carry no detail.
+        let plain = GatewayError::NoReference("x".into()).to_status();
+        assert!(plain.details.is_empty());
+    }
+
+    #[test]
     fn errors_read_as_sentences_naming_what_failed() {
-        let e = GatewayError::Subrequest("frontend.outline".into()).to_string();
-        assert_eq!(
-            e,
-            "unsupported subrequest \"frontend.outline\"; this frontend answers frontend.targets"
+        let e = GatewayError::Subrequest("frontend.compose".into()).to_string();
+        assert!(
+            e.starts_with("unsupported subrequest \"frontend.compose\"; this frontend answers frontend.targets, frontend.outline"),
+            "{e}"
         );
         let e = GatewayError::Rpc {
             what: "solving the build for linux/arm64".into(),

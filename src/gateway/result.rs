@@ -112,77 +112,6 @@ pub fn assemble(
     })
 }
 
-#[derive(Serialize)]
-struct TargetList<'a> {
-    targets: &'a [TargetInfo],
-    sources: Vec<String>,
-}
-
-/// One entry of `--call targets`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct TargetInfo {
-    pub name: &'static str,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub default: bool,
-    pub description: &'static str,
-}
-
-/// The answer to `frontend.targets` (`docker buildx build --call targets`).
-pub fn targets(targets: &[TargetInfo]) -> Result<PbResult, serde_json::Error> {
-    let json = serde_json::to_vec_pretty(&TargetList {
-        targets,
-        sources: Vec::new(),
-    })?;
-    let width = targets
-        .iter()
-        .map(|t| t.name.len() + 10)
-        .max()
-        .unwrap_or(10);
-    let mut text = format!("{:<width$} DESCRIPTION\n", "TARGET");
-    for t in targets {
-        let name = if t.default {
-            format!("{} (default)", t.name)
-        } else {
-            t.name.to_string()
-        };
-        text.push_str(&format!("{name:<width$} {}\n", t.description));
-    }
-    let metadata = BTreeMap::from([
-        ("result.json".to_string(), json),
-        ("result.txt".to_string(), text.into_bytes()),
-        ("version".to_string(), b"1.0.0".to_vec()),
-    ]);
-    Ok(PbResult {
-        metadata,
-        ..Default::default()
-    })
-}
-
-/// The answer to `frontend.subrequests.describe`: which subrequests we
-/// answer.
-pub fn describe() -> Result<PbResult, serde_json::Error> {
-    let requests = serde_json::json!([{
-        "name": "frontend.targets",
-        "version": "1.0.0",
-        "type": "rpc",
-        "description": "List all targets current build supports",
-        "opts": [],
-        "inputs": [],
-        "metadata": [{"name": "result.json"}, {"name": "result.txt"}],
-        "refs": [],
-    }]);
-    let json = serde_json::to_vec_pretty(&requests)?;
-    let text = b"NAME\tVERSION\tDESCRIPTION\nfrontend.targets\t1.0.0\tList all targets current build supports\n".to_vec();
-    Ok(PbResult {
-        metadata: BTreeMap::from([
-            ("result.json".to_string(), json),
-            ("result.txt".to_string(), text),
-            ("version".to_string(), b"1.0.0".to_vec()),
-        ]),
-        ..Default::default()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,33 +187,5 @@ mod tests {
             "no config for non-image targets"
         );
         assert!(r.metadata.contains_key(PLATFORMS_KEY));
-    }
-
-    #[test]
-    fn targets_are_listed_with_the_default() {
-        let info = |name, default| TargetInfo {
-            name,
-            default,
-            description: "what it is",
-        };
-        let r = targets(&[
-            info("image", true),
-            info("tailscale", false),
-            info("busybox", false),
-            info("tags", false),
-        ])
-        .unwrap_or_default();
-        let json: serde_json::Value =
-            serde_json::from_slice(&r.metadata["result.json"]).unwrap_or_default();
-        let names: Vec<&str> = json["targets"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|t| t["name"].as_str()).collect())
-            .unwrap_or_default();
-        assert_eq!(names, ["image", "tailscale", "busybox", "tags"]);
-        assert_eq!(json["targets"][0]["default"], true);
-        let text = String::from_utf8_lossy(&r.metadata["result.txt"]).to_string();
-        assert!(text.starts_with("TARGET"));
-        assert!(text.contains("image (default)"));
-        assert!(r.result.is_none());
     }
 }

@@ -17,6 +17,7 @@ mod merge;
 mod platform;
 mod raw;
 mod source;
+mod source_map;
 mod state;
 
 pub use caps::Cap;
@@ -28,6 +29,7 @@ pub use merge::Merge;
 pub use platform::{Platform, PlatformParseError};
 pub use raw::RawError;
 pub use source::{ImageRef, ImageRefError, ResolveMode, Source, validate_digest};
+pub use source_map::{Position, SourceFile, SourceRange};
 pub use state::{Env, OpOptions, State};
 
 /// At most this many characters of a user's value appear in a message, so a

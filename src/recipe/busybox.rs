@@ -22,6 +22,13 @@ const CONFIGURE: &str = include_str!("scripts/busybox-configure.sh");
 const BUILD: &str = include_str!("scripts/busybox-build.sh");
 const LINKS: &str = include_str!("scripts/busybox-links.sh");
 
+/// Progress names of the steps that make the image's busybox layers.
+pub(super) const LINKS_STEP: &str = "[busybox] applet links from busybox.links";
+
+pub(super) fn rootfs_step(target: &Platform) -> String {
+    format!("[busybox {target}] rootfs")
+}
+
 /// The platform-independent half of the stage, made once.
 pub(super) struct Busybox<'a> {
     steps: &'a Steps<'a>,
@@ -122,7 +129,7 @@ impl<'a> Busybox<'a> {
                         ..CopyOptions::default()
                     },
                 )),
-                format!("[busybox {target}] rootfs"),
+                rootfs_step(target),
             )
             .state()
     }
@@ -246,7 +253,7 @@ fn links(steps: &Steps, alpine: &State, configured: &State) -> State {
                 .env("MTTS_ROOTFS", ROOTFS)
                 .mount_ro(TREE, configured)
                 .network(NetMode::None),
-            "[busybox] applet links from busybox.links",
+            LINKS_STEP,
         )
         .output(ROOTFS, OutputMount::Empty)
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::validate;
-use crate::llb::ImageRef;
+use crate::llb::{ImageRef, SourceRange};
 
 /// The built-in recipe: the repository's own stub Dockerfile, so every
 /// default lives in that one file (where Renovate bumps it) and nowhere in
@@ -57,6 +57,19 @@ pub struct BaseImageRefs {
     pub xx: ImageRef,
 }
 
+/// Something `--check` reports about a recipe that still builds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// A CamelCase rule name.
+    pub rule: &'static str,
+    /// What the rule is about.
+    pub description: &'static str,
+    /// This finding, naming what the recipe says.
+    pub detail: String,
+    /// The recipe key it is about (`images.golang`).
+    pub key: &'static str,
+}
+
 /// A recipe that cannot be used, with where and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecipeError {
@@ -65,13 +78,52 @@ pub enum RecipeError {
         file: String,
         line: usize,
         message: String,
+        /// What the TOML parser stopped at.
+        range: Option<SourceRange>,
     },
     #[error("{file}: {key}: {message}")]
     Value {
         file: String,
         key: String,
         message: String,
+        /// The `key = value` line, when the user's recipe has the key.
+        range: Option<SourceRange>,
     },
+}
+
+impl RecipeError {
+    /// Where in the user's recipe the error is, if it is there.
+    pub fn range(&self) -> Option<SourceRange> {
+        match self {
+            RecipeError::Syntax { range, .. } | RecipeError::Value { range, .. } => *range,
+        }
+    }
+}
+
+/// Where each `key = value` (dotted as `table.key`; a table itself as
+/// `table`) sits in a recipe text, as byte spans. Empty when the text does
+/// not parse: the parse error says where.
+pub fn key_spans(text: &str) -> BTreeMap<String, std::ops::Range<usize>> {
+    let mut out = BTreeMap::new();
+    let Ok(root) = toml::de::DeTable::parse(text) else {
+        return out;
+    };
+    for (key, value) in root.get_ref() {
+        let name = key.get_ref().to_string();
+        let whole = key.span().start..value.span().end;
+        if let toml::de::DeValue::Table(table) = value.get_ref() {
+            out.insert(name.clone(), key.span());
+            for (k, v) in table {
+                out.insert(
+                    format!("{name}.{}", k.get_ref()),
+                    k.span().start..v.span().end,
+                );
+            }
+        } else {
+            out.insert(name, whole);
+        }
+    }
+    out
 }
 
 #[derive(Deserialize, Default)]
@@ -167,10 +219,16 @@ impl Recipe {
     pub fn parse_over(base: &str, text: &str, file: &str) -> Result<Self, RecipeError> {
         let base = decode(base, BUILTIN_NAME)?;
         let user = decode(text, file)?;
+        let spans = key_spans(text);
         let value_err = |key: &str, message: String| RecipeError::Value {
             file: file.to_string(),
             key: key.to_string(),
             message,
+            // The key as the user wrote it, else its table.
+            range: spans
+                .get(key)
+                .or_else(|| spans.get(key.split('.').next().unwrap_or(key)))
+                .map(|span| SourceRange::of_span(text, span.clone())),
         };
         // A new busybox version needs its own checksum: the old one can only
         // fail the download, late and obscurely.
@@ -200,7 +258,17 @@ impl Recipe {
             .tailscale
             .repository
             .ok_or_else(|| missing("tailscale.repository"))?;
-        validate::git_url(&repository).map_err(|m| value_err("tailscale.repository", m.into()))?;
+        validate::git_url(&repository).map_err(|m| {
+            let mut e = value_err("tailscale.repository", m.into());
+            // No excerpt of a line that holds a password: build logs are
+            // kept and shared.
+            if validate::redact(&repository) != repository
+                && let RecipeError::Value { range, .. } = &mut e
+            {
+                *range = None;
+            }
+            e
+        })?;
         let features = raw
             .tailscale
             .features
@@ -253,6 +321,29 @@ impl Recipe {
         })
     }
 
+    /// What is allowed but unwise in this recipe (`--check` shows it).
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for (key, image) in [
+            ("images.golang", &self.images.golang),
+            ("images.alpine", &self.images.alpine),
+            ("images.xx", &self.images.xx),
+        ] {
+            if image.digest().is_none() {
+                out.push(Finding {
+                    rule: "ImagePinnedByTagOnly",
+                    description: "A base image without an @sha256 digest can change under the same tag",
+                    detail: format!(
+                        "{key} = {:?} has no @sha256: digest; pin it (Renovate keeps digests current)",
+                        short(&image.to_string())
+                    ),
+                    key,
+                });
+            }
+        }
+        out
+    }
+
     /// The image version label the recipe sets, if any.
     pub fn version_label(&self) -> Option<&str> {
         self.labels
@@ -280,6 +371,7 @@ fn decode(text: &str, file: &str) -> Result<RawRecipe, RecipeError> {
             file: file.to_string(),
             line,
             message,
+            range: e.span().map(|span| SourceRange::of_span(text, span)),
         }
     })
 }
@@ -418,6 +510,41 @@ title = "my-ts"
             let e = parse(text).unwrap_err().to_string();
             assert!(e.contains(key), "{text:?} gave {e}");
         }
+    }
+
+    #[test]
+    fn errors_know_the_range_they_are_about() {
+        let text = "# syntax=x\n\n[tailscale]\nversion = \"latest\"\n";
+        let e = parse(text).unwrap_err();
+        let range = e.range().unwrap_or_else(|| panic!("no range in {e}"));
+        assert_eq!((range.start.line, range.start.character), (4, 0));
+        assert_eq!((range.end.line, range.end.character), (4, 18));
+        let e = parse("[tailscale]\nversion = \n").unwrap_err();
+        assert_eq!(e.range().map(|r| r.start.line), Some(2), "{e}");
+        // A line with a password is not shown.
+        let e =
+            parse("[tailscale]\nrepository = \"https://u:pw@example.com/t.git\"\n").unwrap_err();
+        assert_eq!(e.range(), None, "{e}");
+        // A value only the built-in recipe has is nowhere in the user's file.
+        let e = Recipe::parse_over("[busybox]\nurl = \"ftp://x\"", "", "Dockerfile").unwrap_err();
+        assert_eq!(e.range(), None, "{e}");
+    }
+
+    #[test]
+    fn findings_point_at_their_key() {
+        assert_eq!(Recipe::default().findings(), []);
+        let text = "[images]\ngolang = \"golang:1.26-alpine\"\n";
+        let r = parse(text).unwrap_or_else(|e| panic!("{e}"));
+        let f = r.findings();
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].rule, "ImagePinnedByTagOnly");
+        assert_eq!(f[0].key, "images.golang");
+        assert!(
+            f[0].detail.contains("golang:1.26-alpine"),
+            "{}",
+            f[0].detail
+        );
+        assert_eq!(key_spans(text).get("images.golang"), Some(&(9..38)));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use oci_spec::image::{Arch, Config, ImageConfiguration, Os};
+use oci_spec::image::{Arch, Config, History, ImageConfiguration, Os};
 
 use super::Steps;
 use crate::llb::{CopyOptions, FileActions, Platform, State};
@@ -43,7 +43,7 @@ impl<'a> Image<'a> {
                         ..CopyOptions::default()
                     },
                 )),
-                "[image] ca-certificates.crt",
+                CERTS_STEP,
             )
             .state();
         Image { steps, certs }
@@ -104,8 +104,35 @@ impl<'a> Image<'a> {
         image.set_os(Os::from(target.os()));
         image.set_variant(target.variant().map(String::from));
         image.set_config(Some(config));
+        image.set_history(Some(history(target)));
         image
     }
+}
+
+/// Progress name of the CA bundle layer.
+const CERTS_STEP: &str = "[image] ca-certificates.crt";
+
+/// One history entry per layer, bottom up, named by the step that made it
+/// (BuildKit would otherwise name an exec-made layer by its whole script),
+/// saying which frontend built it. The layers: the applet links and the
+/// busybox binary (two layers of the rootfs), the CA bundle,
+/// `/usr/local/bin`; the same with and without MergeOp.
+fn history(target: &Platform) -> Vec<History> {
+    let built_by = format!("mtts-frontend {}", env!("CARGO_PKG_VERSION"));
+    [
+        super::busybox::LINKS_STEP.to_string(),
+        super::busybox::rootfs_step(target),
+        CERTS_STEP.to_string(),
+        super::tailscale::usr_local_bin_step(target),
+    ]
+    .into_iter()
+    .map(|step| {
+        let mut h = History::default();
+        h.set_created_by(Some(step));
+        h.set_comment(Some(built_by.clone()));
+        h
+    })
+    .collect()
 }
 
 /// Labels of the final image: the recipe's, the version (`OCI_VERSION`, or

@@ -20,11 +20,13 @@ pub mod validate;
 
 use std::collections::BTreeMap;
 
-pub use config::{Recipe, RecipeError};
+pub use config::{Finding, Recipe, RecipeError, key_spans};
 pub use request::{
     BuildArgs, BuildRequest, DaemonSupport, InputError, RequestOptions, SUPPORTED_PLATFORMS, Target,
 };
-pub use sources::{CONTEXT_PATHS, INPUT_NAMES, Inputs, Named, PublishedConfigs, SourceError};
+pub use sources::{
+    CONTEXT_PATHS, INPUT_NAMES, Inputs, Named, PublishedConfigs, SourceError, Unresolved,
+};
 
 use crate::llb::{CopyOptions, FileActions, NetMode, OpOptions, Platform, State};
 use busybox::Busybox;

@@ -145,6 +145,31 @@ pub struct BuildArgs {
     pub unused: Vec<String>,
 }
 
+/// The build arguments this frontend takes, with what each one does (the
+/// outline shows them; anything else given is reported as unused).
+pub const BUILD_ARGS: [(&str, &str); 5] = [
+    (
+        "TAILSCALE_VERSION",
+        "Tailscale release to build (recipe: tailscale.version)",
+    ),
+    (
+        "BUSYBOX_VERSION",
+        "busybox release (recipe: busybox.version); another one needs BUSYBOX_SHA256",
+    ),
+    (
+        "BUSYBOX_SHA256",
+        "sha256 of busybox-<version>.tar.bz2 (recipe: busybox.sha256)",
+    ),
+    (
+        "OCI_VERSION",
+        "the image's org.opencontainers.image.version label (recipe: labels.version)",
+    ),
+    (
+        "GOPROXY",
+        "Go module proxy for the module download only (default: the golang image's)",
+    ),
+];
+
 /// Build arguments BuildKit and buildx set on their own; never "unused".
 fn is_builtin_arg(name: &str) -> bool {
     name.starts_with("BUILDKIT_")
@@ -165,6 +190,18 @@ fn is_builtin_arg(name: &str) -> bool {
 }
 
 impl BuildArgs {
+    /// The value each of [`BUILD_ARGS`] has in this build (empty: unset).
+    pub fn values(&self) -> [(&'static str, &'static str, String); 5] {
+        let [ts, bb, sha, oci, proxy] = BUILD_ARGS;
+        [
+            (ts.0, ts.1, self.tailscale_version.clone()),
+            (bb.0, bb.1, self.busybox_version.clone()),
+            (sha.0, sha.1, self.busybox_sha256.clone()),
+            (oci.0, oci.1, self.oci_version.clone()),
+            (proxy.0, proxy.1, self.goproxy.clone().unwrap_or_default()),
+        ]
+    }
+
     pub fn resolve(recipe: &Recipe, args: &BTreeMap<String, String>) -> Result<Self, InputError> {
         let err = |name: &str, message: String| InputError::BuildArg {
             name: name.to_string(),
@@ -236,16 +273,9 @@ impl BuildArgs {
             }
             None => None,
         };
-        let known = [
-            "TAILSCALE_VERSION",
-            "BUSYBOX_VERSION",
-            "BUSYBOX_SHA256",
-            "OCI_VERSION",
-            "GOPROXY",
-        ];
         let unused = args
             .keys()
-            .filter(|k| !known.contains(&k.as_str()) && !is_builtin_arg(k))
+            .filter(|k| !BUILD_ARGS.iter().any(|(n, _)| n == k) && !is_builtin_arg(k))
             .cloned()
             .collect();
         Ok(BuildArgs {

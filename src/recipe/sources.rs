@@ -119,3 +119,36 @@ impl PublishedConfigs {
         }
     }
 }
+
+/// Inputs whose images are not looked up anywhere: pins stay as the recipe
+/// wrote them, configs are the published ones. For the offline commands
+/// and for `--check`, which build the graph without asking a daemon.
+pub struct Unresolved<F> {
+    pub context: State,
+    /// Named contexts, by name.
+    pub named: F,
+}
+
+impl<F: Sync> ImageMetaResolver for Unresolved<F> {
+    async fn resolve_image(
+        &self,
+        image: &ImageRef,
+        _platform: &Platform,
+        _mode: ResolveMode,
+    ) -> Result<ImageMeta, ResolveError> {
+        Ok(PublishedConfigs::meta_for(image))
+    }
+}
+
+impl<F> Inputs for Unresolved<F>
+where
+    F: Fn(&str) -> Result<Option<Named>, SourceError> + Sync,
+{
+    fn build_context(&self, _paths: &[&str]) -> Result<State, SourceError> {
+        Ok(self.context.clone())
+    }
+
+    fn named_context(&self, name: &str) -> Result<Option<Named>, SourceError> {
+        (self.named)(name)
+    }
+}

@@ -30,6 +30,7 @@ const ENTRYPOINT: &str = include_str!("../../image/entrypoint.sh");
 const APPLY_PATCHES: &str = include_str!("scripts/apply-patches.sh");
 const RESOLVE_TAGS: &str = include_str!("scripts/resolve-tags.sh");
 const LINK_BINARY: &str = include_str!("scripts/link-binary.sh");
+const GO_VERSION_CHECK: &str = include_str!("scripts/go-version-check.sh");
 
 /// Go settings for every step after the module download: modules come only
 /// from the read-only layer, never the network, and cgo stays off so the
@@ -45,6 +46,11 @@ const OFFLINE_GO_ENV: [(&str, &str); 4] = [
 /// platforms may share it at once.
 fn go_build_cache() -> Mount {
     Mount::cache("mtts-go-build", CacheSharing::Shared)
+}
+
+/// Progress name of the step that makes the image's `/usr/local/bin`.
+pub(super) fn usr_local_bin_step(target: &Platform) -> String {
+    format!("[tailscale {target}] /usr/local/bin")
 }
 
 /// The platform-independent half of the stage, made once.
@@ -104,11 +110,6 @@ impl<'a> Tailscale<'a> {
     /// build platform, then compressed. Holds `/tailscale.combined`.
     pub(super) fn binary(&self, target: &Platform) -> State {
         let steps = self.steps;
-        // Stamped the way build_dist.sh does, so `tailscale version` is right.
-        let version = steps.req.args.tailscale_version.trim_start_matches('v');
-        let ldflags = format!(
-            "-s -w -X tailscale.com/version.longStamp={version} -X tailscale.com/version.shortStamp={version}"
-        );
         let compiled = steps.op(
             self.go
                 .run([
@@ -118,16 +119,14 @@ impl<'a> Tailscale<'a> {
                     // No inlining: a noticeably smaller binary for a daemon
                     // that is not CPU-bound.
                     "-gcflags=all=-l",
-                    "-ldflags",
-                    &ldflags,
                     "-trimpath",
                     "-o",
                     &format!("{OUT}/{BINARY}"),
                     "./cmd/tailscaled",
                 ])
                 .envs(OFFLINE_GO_ENV)
-                // The tags arrive as GOFLAGS in a go env file, so the
-                // compile is a plain argv.
+                // The tags and the version stamps (-ldflags) arrive as
+                // GOFLAGS in a go env file, so the compile is a plain argv.
                 .env("GOENV", format!("{TAGS_DIR}/go.env"))
                 .envs(arch::go_env(target).iter().map(|(k, v)| (*k, v.as_str())))
                 .cwd(SRC)
@@ -161,7 +160,7 @@ impl<'a> Tailscale<'a> {
         let steps = self.steps;
         let binary = self.binary(target);
         let combined = format!("{BIN_DIR}/{BINARY}");
-        let name = format!("[tailscale {target}] /usr/local/bin");
+        let name = usr_local_bin_step(target);
         let files = FileActions::new()
             .mkdir(BIN_DIR, 0o755, true)
             .copy(
@@ -225,10 +224,11 @@ fn source(steps: &Steps, golang: &State, context: &State, named: Option<State>) 
     let t = &steps.recipe().tailscale;
     let version = &steps.req.args.tailscale_version;
     let pristine = named.unwrap_or_else(|| {
-        // No .git: the version is stamped explicitly at build time.
         steps
             .op(
-                Source::git(&t.repository, version),
+                // .git stays: the tags step reads the commit the tag
+                // resolved to for the version stamps.
+                Source::git(&t.repository, version).keep_git_dir(true),
                 format!("[tailscale] git {} {version}", t.repository),
             )
             .state()
@@ -274,19 +274,19 @@ fn source(steps: &Steps, golang: &State, context: &State, named: Option<State>) 
 
 /// Every module the build needs, downloaded once into a layer that each
 /// platform's compile mounts read-only. Only go.mod and go.sum feed it, so
-/// patches do not invalidate the download.
+/// patches do not invalidate the download; they come through the Go
+/// version check, so a golang image too old for this Tailscale fails first.
 fn modules(steps: &Steps, go: &State, src: &State) -> State {
-    let copy = CopyOptions::default();
     let manifests = steps
         .op(
-            State::scratch().file(
-                FileActions::new()
-                    .copy(src, "/go.mod", "/go.mod", copy.clone())
-                    .copy(src, "/go.sum", "/go.sum", copy),
-            ),
-            "[tailscale] go.mod go.sum",
+            go.run(["/bin/sh", "-euc", GO_VERSION_CHECK, "go-version-check"])
+                .env("MTTS_SRC", SRC)
+                .env("MTTS_OUT", OUT)
+                .mount_ro(SRC, src)
+                .network(NetMode::None),
+            "[tailscale] go.mod: check the Go version",
         )
-        .state();
+        .output(OUT, OutputMount::Empty);
     let mut download = go.run(["go", "mod", "download"]);
     if let Some(proxy) = &steps.req.args.goproxy {
         // Only this step reaches the network, so only it needs the mirror;
@@ -322,8 +322,13 @@ fn tags(steps: &Steps, go: &State, src: &State, modules: &State) -> State {
         .op(
             go.run(["/bin/sh", "-euc", RESOLVE_TAGS, "resolve-tags"])
                 .envs(OFFLINE_GO_ENV)
-                .env("GOFLAGS", "-mod=readonly")
+                // The git source keeps .git for the version stamps.
+                .env("GOFLAGS", "-mod=readonly -buildvcs=false")
                 .env("MTTS_FEATURES", features.join(","))
+                .env(
+                    "MTTS_VERSION",
+                    steps.req.args.tailscale_version.trim_start_matches('v'),
+                )
                 .env("MTTS_TAGS_DIR", TAGS_DIR)
                 .cwd(SRC)
                 .mount_ro(SRC, src)

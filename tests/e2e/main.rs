@@ -12,6 +12,7 @@
 #[path = "../common/image_config.rs"]
 mod image_config;
 
+mod conversation;
 mod elf;
 mod harness;
 mod oci;
@@ -145,6 +146,50 @@ fn main_image() -> &'static MainImage {
     }
 }
 
+/// One history entry per layer, named by the step that made it, saying
+/// which frontend built it; each layer holds what its name says.
+fn assert_history_names_the_steps(image: &PlatformImage) {
+    let p = image.platform.as_str();
+    let history = image.config["history"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let names: Vec<&str> = history
+        .iter()
+        .map(|h| h["created_by"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "[busybox] applet links from busybox.links".to_string(),
+            format!("[busybox {p}] rootfs"),
+            "[image] ca-certificates.crt".to_string(),
+            format!("[tailscale {p}] /usr/local/bin"),
+        ],
+        "{p}: history"
+    );
+    assert_eq!(
+        history.len(),
+        image.layers.len(),
+        "{p}: one entry per layer"
+    );
+    for h in &history {
+        assert_eq!(
+            h["comment"],
+            format!("mtts-frontend {}", env!("CARGO_PKG_VERSION")),
+            "{p}"
+        );
+    }
+    for (layer, path) in image.layers.iter().zip([
+        "bin/sh",
+        "bin/busybox",
+        "etc/ssl/certs/ca-certificates.crt",
+        "usr/local/bin/tailscale.combined",
+    ]) {
+        assert!(layer.contains_key(path), "{p}: {path} not in its layer");
+    }
+}
+
 /// The platform images, checked to be exactly the three we asked for.
 fn images() -> Vec<PlatformImage> {
     let images = main_image().oci.images();
@@ -232,6 +277,7 @@ fn real_image_for_three_platforms() {
         image_config::assert_runs_tailscaled(c, p);
         assert_eq!(c["Labels"]["org.opencontainers.image.version"], OCI_VERSION);
         assert_eq!(c["Labels"]["org.example.e2e"], "yes");
+        assert_history_names_the_steps(&image);
 
         let with_binary = image
             .layers
@@ -399,6 +445,17 @@ fn binaries_run_and_tell_the_truth() {
             Some(bare),
             "{p}: tailscale version prints the pinned version:\n{stdout}"
         );
+        // Stamped as build_dist.sh stamps: the commit the tag resolved to.
+        let commit = env("MTTS_E2E_TAILSCALE_COMMIT");
+        for line in [
+            format!("  tailscale commit: {commit}"),
+            format!("  long version: {bare}-t{}", &commit[..9]),
+        ] {
+            assert!(
+                stdout.lines().any(|l| l == line),
+                "{p}: {line:?} in tailscale version:\n{stdout}"
+            );
+        }
         // The context's patches/ were compiled in: both overlays, and the
         // diff that edits one of them.
         for marker in [
@@ -547,6 +604,7 @@ fn oldest_daemon_builds_a_real_platform_with_the_fallback_graph() {
     assert_eq!(images.len(), 1);
     let image = &images[0];
     image_config::assert_runs_tailscaled(&image.config["config"], "docker 26");
+    assert_history_names_the_steps(image);
     for link in ["usr/local/bin/tailscale", "usr/local/bin/tailscaled"] {
         assert_eq!(
             image.file(link).link.as_deref(),

@@ -77,11 +77,16 @@ fn a_rebuild_redoes_only_the_steps_whose_inputs_changed() {
         "an identical rebuild runs nothing: {again:#?}"
     );
 
+    // Edits no earlier run made, so no cache can hold their results.
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
     // A new overlay in patches/: a valid, empty Go file of the binary's
     // package.
     std::fs::write(
         context.join("patches/e2e_rebuild.go"),
-        "package main\n\n// Added by the rebuild test.\n",
+        format!("package main\n\n// Added by the rebuild test, run {nonce}.\n"),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let patched = build(&daemon, &context, "the rebuild after editing patches/");
@@ -94,12 +99,17 @@ fn a_rebuild_redoes_only_the_steps_whose_inputs_changed() {
         .iter()
         .filter(|n| n.starts_with("[busybox"))
         .collect();
-    assert!(busybox.is_empty(), "editing patches/ re-ran {busybox:?}");
+    assert!(
+        busybox.is_empty(),
+        "editing patches/ re-ran {busybox:?}; all steps: {patched:#?}"
+    );
 
     // One more applet in the list.
     let list = context.join("busybox-applets.config");
     let mut applets = std::fs::read_to_string(&list).unwrap_or_else(|e| panic!("{e}"));
-    applets.push_str("\n# added by the rebuild test\nSEQ\n");
+    applets.push_str(&format!(
+        "\n# added by the rebuild test, run {nonce}\nSEQ\n"
+    ));
     std::fs::write(&list, applets).unwrap_or_else(|e| panic!("{e}"));
     let configured = build(
         &daemon,
@@ -109,7 +119,7 @@ fn a_rebuild_redoes_only_the_steps_whose_inputs_changed() {
     let ran_configured = ran(&configured);
     assert!(
         ran_configured.contains(&"[busybox] make allnoconfig + applet list"),
-        "the configure step re-ran: {ran_configured:?}"
+        "the configure step re-ran: {ran_configured:?}; all steps: {configured:#?}"
     );
     let tailscale: Vec<&&str> = ran_configured
         .iter()
@@ -117,7 +127,7 @@ fn a_rebuild_redoes_only_the_steps_whose_inputs_changed() {
         .collect();
     assert!(
         tailscale.is_empty(),
-        "editing the applet list re-ran {tailscale:?}"
+        "editing the applet list re-ran {tailscale:?}; all steps: {configured:#?}"
     );
     eprintln!(
         "e2e: after patches/: ran {ran_patched:?}\ne2e: after the applet list: ran {ran_configured:?}"

@@ -5,7 +5,12 @@
 # $MTTS_FEATURES: comma-separated feature names (checked by the frontend to
 # be lowercase letters and digits).
 # $MTTS_TAGS_DIR: where to write tags.txt (the tags, for people) and go.env
-# (the same tags as GOFLAGS, for `GOENV=go.env go build`).
+# (GOFLAGS for `GOENV=go.env go build`: the tags and the version stamps).
+# $MTTS_VERSION: the Tailscale version without its v (1.98.5).
+# The stamps follow upstream's build_dist.sh: the short stamp is the
+# version; the long one adds -t and the commit's first 9 hex digits, and the
+# commit stamp is the whole commit, when the tree has git metadata (the git
+# source keeps .git; a named context without it gets the version alone).
 known=$(go run ./cmd/featuretags --list | sed -e 's/^ *//' -e 's/:.*//')
 unknown=""
 for f in $(echo "$MTTS_FEATURES" | tr ',' ' '); do
@@ -21,4 +26,31 @@ fi
 tags=$(go run ./cmd/featuretags --min --add="$MTTS_FEATURES")
 echo "build tags: $tags"
 printf '%s\n' "$tags" >"$MTTS_TAGS_DIR/tags.txt"
-printf 'GOFLAGS=-tags=%s\n' "$tags" >"$MTTS_TAGS_DIR/go.env"
+
+commit=""
+if [ -f .git/HEAD ]; then
+	head=$(cat .git/HEAD)
+	case $head in
+	"ref: "*)
+		ref=${head#ref: }
+		if [ -f ".git/$ref" ]; then
+			commit=$(cat ".git/$ref")
+		elif [ -f .git/packed-refs ]; then
+			commit=$(awk -v r="$ref" '$2 == r { print $1 }' .git/packed-refs)
+		fi
+		;;
+	*) commit=$head ;;
+	esac
+fi
+stamp="tailscale.com/version"
+ldflags="-s -w -X $stamp.shortStamp=$MTTS_VERSION"
+if printf '%s' "$commit" | grep -qx '[0-9a-f]\{40\}'; then
+	short=$(printf '%s' "$commit" | cut -c1-9)
+	ldflags="$ldflags -X $stamp.longStamp=$MTTS_VERSION-t$short -X $stamp.gitCommitStamp=$commit"
+	echo "version stamps: $MTTS_VERSION-t$short, commit $commit"
+else
+	ldflags="$ldflags -X $stamp.longStamp=$MTTS_VERSION"
+	echo "version stamps: $MTTS_VERSION (the source has no git metadata: no commit)"
+fi
+# -buildvcs=false: Go would otherwise look for a git binary to stamp .git.
+printf "GOFLAGS=-buildvcs=false -tags=%s '-ldflags=%s'\n" "$tags" "$ldflags" >"$MTTS_TAGS_DIR/go.env"
