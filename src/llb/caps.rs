@@ -33,7 +33,6 @@ pub enum Cap {
     ExecMountTmpfs,
     FileBase,
     FileRmWildcard,
-    FileCopyIncludePatterns,
     FileSymlinkCreate,
     Constraints,
     Platform,
@@ -70,7 +69,6 @@ impl Cap {
             Cap::ExecMountTmpfs => "exec.mount.tmpfs",
             Cap::FileBase => "file.base",
             Cap::FileRmWildcard => "file.rm.wildcard",
-            Cap::FileCopyIncludePatterns => "file.copy.includeexcludepatterns",
             Cap::FileSymlinkCreate => "file.symlink.create",
             Cap::Constraints => "constraints",
             Cap::Platform => "platform",
@@ -88,7 +86,6 @@ impl Cap {
             Cap::FileSymlinkCreate => "v0.19.0",
             Cap::SourceOciLayout => "v0.11.0",
             Cap::MergeOp => "v0.10.0",
-            Cap::FileCopyIncludePatterns => "v0.12.0",
             _ => "v0.8.0",
         }
     }

@@ -41,10 +41,9 @@ pub struct CopyOptions {
     /// Force these permission bits on what is copied.
     pub mode: Option<u32>,
     pub owner: Option<Owner>,
-    /// Copy only the paths under the source that match one of these
-    /// patterns (none: everything). A pattern that matches nothing is no
-    /// error, and BuildKit keys the copy's cache on the matched content only.
-    pub include_patterns: Vec<String>,
+    /// With `allow_wildcard`: a pattern that matches nothing copies nothing
+    /// instead of failing (a Dockerfile's `COPY optional* ...`).
+    pub allow_empty_wildcard: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -197,9 +196,7 @@ impl FileOp {
                 } => {
                     caps.insert(Cap::FileRmWildcard);
                 }
-                Action::Copy { options, .. } if !options.include_patterns.is_empty() => {
-                    caps.insert(Cap::FileCopyIncludePatterns);
-                }
+
                 _ => {}
             }
         }
@@ -249,9 +246,8 @@ impl FileOp {
                             dir_copy_contents: options.dir_copy_contents,
                             create_dest_path: options.create_dest_path,
                             allow_wildcard: options.allow_wildcard,
-                            allow_empty_wildcard: false,
+                            allow_empty_wildcard: options.allow_empty_wildcard,
                             timestamp: -1,
-                            include_patterns: options.include_patterns.clone(),
                             ..Default::default()
                         })
                     }

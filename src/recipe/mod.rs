@@ -107,16 +107,21 @@ impl Steps<'_> {
 
     /// Only `path` of the build context (nothing when it has none), so a
     /// step that mounts it re-runs only when that path changes, as a
-    /// Dockerfile's per-file COPY does.
+    /// Dockerfile's per-file COPY does. The path is copied as a one-match
+    /// wildcard (`patche[s]`), as `COPY patches* ...` would, so a context
+    /// without it gives an empty directory instead of an error.
     fn context_paths(&self, context: &State, path: &str, name: &str) -> State {
+        let mut chars = path.chars();
+        let last = chars.next_back().map(String::from).unwrap_or_default();
+        let optional = format!("/{}[{last}]", chars.as_str());
         self.op(
             State::scratch().file(FileActions::new().copy(
                 context,
-                "/",
+                &optional,
                 "/",
                 CopyOptions {
-                    dir_copy_contents: true,
-                    include_patterns: vec![path.to_string()],
+                    allow_wildcard: true,
+                    allow_empty_wildcard: true,
                     ..CopyOptions::default()
                 },
             )),
