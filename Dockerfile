@@ -15,7 +15,7 @@ upx = true
 
 [tailscale]
 # renovate: datasource=github-releases depName=tailscale/tailscale versioning=semver
-version = "v1.98.5"
+version = "v1.102.2"
 repository = "https://github.com/tailscale/tailscale.git"
 # Drop [v1]..[v3] log lines unless TS_LOG_VERBOSITY is set (logtail is omitted).
 verbosity_filter = true

@@ -208,7 +208,7 @@ fn the_tags_step_checks_the_allowlist_with_featuretags() {
         "user values never enter the script text"
     );
     // The version stamps, as upstream's build_dist.sh makes them.
-    assert_eq!(env.get("MTTS_VERSION").map(String::as_str), Some("1.98.5"));
+    assert_eq!(env.get("MTTS_VERSION").map(String::as_str), Some("1.102.2"));
     assert!(script[2].contains("$stamp.longStamp=$MTTS_VERSION-t$short"));
     assert!(script[2].contains("$stamp.gitCommitStamp=$commit"));
     let git = g

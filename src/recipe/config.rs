@@ -439,7 +439,7 @@ mod tests {
     fn empty_body_and_syntax_line_mean_the_defaults() {
         let r = parse("# syntax=ghcr.io/org/mtts-frontend:1\n").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r, Recipe::default());
-        assert_eq!(r.tailscale.version, "v1.98.5");
+        assert_eq!(r.tailscale.version, "v1.102.2");
         assert_eq!(r.busybox.version, "1.38.0");
         assert_eq!(r.tailscale.features.len(), 15);
         assert!(r.upx);
@@ -586,7 +586,7 @@ title = "my-ts"
     #[test]
     fn edited_pins_in_the_dockerfile_are_the_new_defaults() {
         let bumped = BUILTIN
-            .replace("version = \"v1.98.5\"", "version = \"v1.98.6\"")
+            .replace("version = \"v1.102.2\"", "version = \"v1.102.3\"")
             .replace(
                 "golang = \"golang:1.26.5-alpine@sha256:0178a641fbb4858c5f1b48e34bdaabe0350a330a1b1149aabd498d0699ff5fb2\"",
                 &format!("golang = \"golang:1.26.6-alpine@sha256:{}\"", "1".repeat(64)),
@@ -599,7 +599,7 @@ title = "my-ts"
         assert_ne!(bumped, BUILTIN, "the pins moved in the Dockerfile");
         let r = Recipe::parse_over(&bumped, "# syntax=x\n", "Dockerfile")
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(r.tailscale.version, "v1.98.6");
+        assert_eq!(r.tailscale.version, "v1.102.3");
         assert_eq!(r.busybox.version, "1.38.1");
         assert_eq!(r.busybox.sha256, "2".repeat(64));
         assert_eq!(r.images.golang.tag(), Some("1.26.6-alpine"));

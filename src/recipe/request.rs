@@ -468,7 +468,7 @@ mod tests {
     fn build_args_default_to_the_recipe() {
         let r = Recipe::default();
         let a = BuildArgs::resolve(&r, &BTreeMap::new()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(a.tailscale_version, "v1.98.5");
+        assert_eq!(a.tailscale_version, "v1.102.2");
         assert_eq!(a.busybox_version, "1.38.0");
         assert_eq!(a.busybox_sha256, r.busybox.sha256);
         assert_eq!(a.oci_version, "dev");
