@@ -5,15 +5,13 @@
 //! sysroot, compile and compression per target platform.
 
 use super::sources::{self, Inputs, SourceError};
-use super::{Steps, arch};
+use super::{CONTEXT, OUT, Steps, arch};
 use crate::llb::{CopyOptions, FileActions, Mount, NetMode, OutputMount, Platform, Source, State};
 
 // Paths the scripts share with this file, passed to them as environment.
 const TREE: &str = "/busybox";
-const CONTEXT: &str = "/context";
 const DEFAULTS: &str = "/defaults";
 const APPLETS_FILE: &str = "busybox-applets.config";
-const OUT: &str = "/out";
 const ROOTFS: &str = "/rootfs";
 
 /// The frontend's own applet list, used when the build context has none.

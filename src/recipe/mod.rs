@@ -34,6 +34,11 @@ use image::Image;
 use oci_spec::image::ImageConfiguration;
 use tailscale::Tailscale;
 
+/// Where a step mounts its part of the build context.
+const CONTEXT: &str = "/context";
+/// Where a step that makes files writes them (an empty output mount).
+const OUT: &str = "/out";
+
 /// What one target platform produces.
 #[derive(Clone, Debug)]
 pub struct PlatformResult {

@@ -4,7 +4,7 @@
 //! and compressed binary and the `/usr/local/bin` layer that carries it.
 
 use super::sources::{self, Inputs, SourceError};
-use super::{Steps, arch};
+use super::{CONTEXT, OUT, Steps, arch};
 use crate::llb::{
     CacheSharing, CopyOptions, FileActions, Mount, NetMode, OutputMount, Platform, Source, State,
 };
@@ -12,11 +12,9 @@ use crate::llb::{
 // Paths the scripts share with this file; the scripts get them as
 // environment, never as literals of their own.
 const SRC: &str = "/src";
-const CONTEXT: &str = "/context";
 const MODCACHE: &str = "/go/pkg/mod";
 const GOCACHE: &str = "/root/.cache/go-build";
 const TAGS_DIR: &str = "/tags";
-const OUT: &str = "/out";
 const BINARY: &str = "tailscale.combined";
 const BIN_DIR: &str = "/usr/local/bin";
 const FILTER_DIR: &str = "/mtts";
