@@ -10,8 +10,8 @@ use crate::gateway::subrequests::{CheckReport, CheckWarning, Outline, OutlineArg
 use crate::gateway::{self, Built, Client, GatewayError};
 use crate::llb::{Cap, SourceRange, State};
 use crate::recipe::{
-    self, BuildRequest, DaemonSupport, Inputs, Named, Recipe, RecipeError, RequestOptions,
-    SourceError, Target, Unresolved, image, key_spans,
+    self, BuildRequest, DaemonSupport, INPUT_NAMES, Inputs, Named, Recipe, RecipeError,
+    RequestOptions, SourceError, Target, Unresolved, image, key_spans,
 };
 
 /// The mikrotik-tailscale frontend.
@@ -109,7 +109,11 @@ impl gateway::Frontend for MikrotikTailscale {
         for f in req.recipe.findings() {
             client.warn_at(f.detail, ranges_of(&text, &spans, f.key));
         }
-        build(&req, client).await
+        let built = build(&req, client).await?;
+        for message in unused_named_contexts(client) {
+            client.warn(message);
+        }
+        Ok(built)
     }
 
     fn targets(&self) -> Vec<TargetInfo> {
@@ -187,18 +191,31 @@ async fn check(client: &Client, report: &mut CheckReport) -> Result<(), GatewayE
         named: |name: &str| Inputs::named_context(client, name),
     };
     recipe::build(&req, &inputs).await.map_err(frontend_error)?;
-    for name in client.unused_named_contexts() {
+    for detail in unused_named_contexts(client) {
         report.warnings.push(CheckWarning {
             rule: "UnusedNamedContext",
             description: "A named context this build does not use",
-            detail: format!(
-                "named context {:?} is not used by this build",
-                crate::llb::short(&name)
-            ),
+            detail,
             ranges: Vec::new(),
         });
     }
     Ok(())
+}
+
+/// The named contexts the user gave that the build never asked for (call
+/// after the graph is made), said so the user sees what would be used.
+fn unused_named_contexts(client: &Client) -> Vec<String> {
+    client
+        .unused_named_contexts()
+        .iter()
+        .map(|name| {
+            format!(
+                "named context {:?} is not used by this build (the recipe's inputs: {}; a target uses only its own)",
+                crate::llb::short(name),
+                INPUT_NAMES.join(", ")
+            )
+        })
+        .collect()
 }
 
 async fn build(req: &BuildRequest, client: &Client) -> Result<Vec<Built>, GatewayError> {

@@ -221,12 +221,6 @@ async fn run<F: Frontend>(
         _ => {}
     }
     let built = frontend.build(&client).await?;
-    for name in client.unused_named_contexts() {
-        client.warn(format!(
-            "named context {:?} is not used by this build",
-            crate::llb::short(&name)
-        ));
-    }
 
     let definitions: Vec<_> = built.iter().map(|b| marshal(&b.state)).collect();
     let needed = definitions
