@@ -8,10 +8,10 @@ use std::ops::Range;
 use crate::gateway::contexts::NamedContext;
 use crate::gateway::subrequests::{CheckReport, CheckWarning, Outline, OutlineArg, TargetInfo};
 use crate::gateway::{self, Built, Client, GatewayError};
-use crate::llb::{Cap, SourceRange, State};
+use crate::llb::{Cap, SourceFile, SourceRange, State};
 use crate::recipe::{
     self, BuildRequest, DaemonSupport, INPUT_NAMES, Inputs, Named, Recipe, RecipeError,
-    RequestOptions, SourceError, Target, Unresolved, image, key_spans,
+    RequestOptions, SourceError, Target, Unresolved, image, key_spans, validate,
 };
 
 /// The mikrotik-tailscale frontend.
@@ -22,22 +22,18 @@ fn frontend_error(e: impl std::error::Error + Send + Sync + 'static) -> GatewayE
     GatewayError::Frontend(Box::new(e))
 }
 
-fn source_error(what: String) -> impl FnOnce(GatewayError) -> SourceError {
-    move |e| SourceError::Input {
-        what,
-        source: Box::new(e),
-    }
+/// The gateway's messages already name the context that failed.
+fn source_error(e: GatewayError) -> SourceError {
+    SourceError::Input(Box::new(e))
 }
 
 impl Inputs for Client {
     fn build_context(&self, paths: &[&str]) -> Result<State, SourceError> {
-        self.main_context(paths)
-            .map_err(source_error("the build context".into()))
+        self.main_context(paths).map_err(source_error)
     }
 
     fn named_context(&self, name: &str) -> Result<Option<Named>, SourceError> {
-        let named = Client::named_context(self, name)
-            .map_err(source_error(format!("named context {name}")))?;
+        let named = Client::named_context(self, name).map_err(source_error)?;
         Ok(named.map(|n| match n {
             NamedContext::Image(r) => Named::Image(r),
             NamedContext::State(s) => Named::Tree(s),
@@ -49,15 +45,29 @@ impl Inputs for Client {
 /// in the file, so buildx shows the line.
 async fn read_recipe(client: &Client) -> Result<(String, Recipe), GatewayError> {
     let text = client.read_entrypoint().await?;
-    let filename = &client.options().filename;
-    match Recipe::parse(&text, filename) {
-        Ok(recipe) => Ok((text, recipe)),
-        Err(e) => Err(recipe_error(e, client)),
-    }
+    let recipe = parse_recipe(client, &text)?;
+    Ok((text, recipe))
+}
+
+fn parse_recipe(client: &Client, text: &str) -> Result<Recipe, GatewayError> {
+    Recipe::parse(text, &client.options().filename).map_err(|e| recipe_error(e, client))
+}
+
+/// Whether the file may be shown back in excerpts: not when any line holds
+/// a password (build logs are kept and shared).
+fn shareable(text: &str) -> bool {
+    !text.lines().any(|l| validate::redact(l) != l)
+}
+
+/// The entrypoint file, when it may be shown.
+fn shown_file(client: &Client) -> Option<SourceFile> {
+    client
+        .entrypoint_file()
+        .filter(|f| shareable(&String::from_utf8_lossy(&f.data)))
 }
 
 fn recipe_error(e: RecipeError, client: &Client) -> GatewayError {
-    match (e.range(), client.entrypoint_file()) {
+    match (e.range(), shown_file(client)) {
         (Some(range), Some(file)) => GatewayError::InFile {
             error: Box::new(e),
             file,
@@ -89,8 +99,12 @@ fn request(client: &Client, recipe: Recipe) -> Result<(BuildRequest, Vec<String>
     .map_err(frontend_error)
 }
 
-/// Where recipe key `key` is in `text`, if the user wrote it.
+/// Where recipe key `key` is in `text`, if the user wrote it (and the
+/// file may be shown).
 fn ranges_of(text: &str, spans: &BTreeMap<String, Range<usize>>, key: &str) -> Vec<SourceRange> {
+    if !shareable(text) {
+        return Vec::new();
+    }
     spans
         .get(key)
         .map(|span| SourceRange::of_span(text, span.clone()))
@@ -146,26 +160,33 @@ impl gateway::Frontend for MikrotikTailscale {
         })
     }
 
-    async fn check(&self, client: &Client) -> CheckReport {
-        let mut report = CheckReport::default();
-        let found = check(client, &mut report).await;
-        report.file = client.entrypoint_file();
-        if let Err(e) = found {
+    async fn check(&self, client: &Client) -> Result<CheckReport, GatewayError> {
+        // A file that cannot be read is an error, as for the Dockerfile
+        // frontend; everything after it is a finding of the report.
+        let text = client.read_entrypoint().await?;
+        let mut report = CheckReport {
+            file: shown_file(client),
+            ..CheckReport::default()
+        };
+        if let Err(e) = check(client, &text, &mut report).await {
+            if report.file.is_none() {
+                return Err(e);
+            }
             let ranges = match &e {
                 GatewayError::InFile { ranges, .. } => ranges.clone(),
                 _ => Vec::new(),
             };
             report.error = Some((e.to_string(), ranges));
         }
-        report
+        Ok(report)
     }
 }
 
 /// Everything `--check` can check without building: the recipe, the
 /// build arguments, labels, platforms and target, and the named contexts
 /// (each is looked up as the build would; none is resolved or fetched).
-async fn check(client: &Client, report: &mut CheckReport) -> Result<(), GatewayError> {
-    let (text, recipe) = read_recipe(client).await?;
+async fn check(client: &Client, text: &str, report: &mut CheckReport) -> Result<(), GatewayError> {
+    let recipe = parse_recipe(client, text)?;
     let (req, warnings) = request(client, recipe)?;
     for detail in warnings {
         report.warnings.push(CheckWarning {
@@ -175,12 +196,12 @@ async fn check(client: &Client, report: &mut CheckReport) -> Result<(), GatewayE
             ranges: Vec::new(),
         });
     }
-    let spans = key_spans(&text);
+    let spans = key_spans(text);
     for f in req.recipe.findings() {
         report.warnings.push(CheckWarning {
             rule: f.rule,
             description: f.description,
-            ranges: ranges_of(&text, &spans, f.key),
+            ranges: ranges_of(text, &spans, f.key),
             detail: f.detail,
         });
     }
@@ -241,4 +262,26 @@ async fn build(req: &BuildRequest, client: &Client) -> Result<Vec<Built>, Gatewa
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_with_a_password_is_never_shown_back() {
+        assert!(shareable(
+            "[tailscale]\nrepository = \"https://github.com/t/t.git\"\n"
+        ));
+        assert!(!shareable(
+            "[tailscale]\nrepository = \"https://me:s3cret@example.com/t.git\"\n"
+        ));
+        let spans = key_spans("[images]\ngolang = \"golang:1\"\n");
+        assert_eq!(
+            ranges_of("[images]\ngolang = \"golang:1\"\n", &spans, "images.golang").len(),
+            1
+        );
+        let secret = "[images]\ngolang = \"golang:1\"\n# https://u:pw@host/x\n";
+        assert!(ranges_of(secret, &key_spans(secret), "images.golang").is_empty());
+    }
 }

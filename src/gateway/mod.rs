@@ -81,6 +81,13 @@ impl GatewayError {
     /// the file's lines around it.
     fn to_status(&self) -> google::rpc::Status {
         let mut details = Vec::new();
+        if let GatewayError::Rpc { status, .. } = self {
+            // BuildKit's own details of a failed call (the failed step, its
+            // exit code, its source) go back with our message.
+            if let Ok(inner) = <google::rpc::Status as prost::Message>::decode(status.details()) {
+                details = inner.details;
+            }
+        }
         if let GatewayError::InFile { file, ranges, .. } = self {
             let source = crate::proto::errdefs::Source {
                 info: Some(file.to_pb()),
@@ -135,8 +142,12 @@ pub trait Frontend: Sync {
     ) -> impl Future<Output = Result<Outline, GatewayError>> + Send;
 
     /// The answer to `--check`: everything checked that can be without
-    /// building.
-    fn check(&self, client: &Client) -> impl Future<Output = CheckReport> + Send;
+    /// building. An error here (the entrypoint file unreadable) is the
+    /// subrequest's error; what the check finds goes into the report.
+    fn check(
+        &self,
+        client: &Client,
+    ) -> impl Future<Output = Result<CheckReport, GatewayError>> + Send;
 }
 
 /// Runs `frontend` as a BuildKit gateway frontend over stdin/stdout until
@@ -215,20 +226,16 @@ async fn run<F: Frontend>(
             return subrequests::outline(&outline).map_err(encoding("the outline"));
         }
         Some(subrequests::LINT) => {
-            let report = frontend.check(&client).await;
+            let report = frontend.check(&client).await?;
             return subrequests::lint(&report).map_err(encoding("the check report"));
         }
         _ => {}
     }
-    let built = frontend.build(&client).await?;
-
-    let definitions: Vec<_> = built.iter().map(|b| marshal(&b.state)).collect();
-    let needed = definitions
-        .iter()
-        .flat_map(|d| d.caps.iter().copied())
-        .collect();
-    client.caps.check_llb(&needed)?;
+    let prepared = prepare(frontend, &client).await;
+    // The warnings go out whether or not the graph could be made: one of
+    // them may be why it could not.
     client.send_warnings().await;
+    let (built, definitions) = prepared?;
 
     let mut solved = Vec::with_capacity(built.len());
     for (b, def) in built.into_iter().zip(definitions) {
@@ -242,6 +249,22 @@ async fn run<F: Frontend>(
         });
     }
     result::assemble(&solved, client.options.multi_platform).map_err(encoding("the result"))
+}
+
+/// The frontend's graph, marshalled per platform, checked against the
+/// daemon's caps.
+async fn prepare<F: Frontend>(
+    frontend: &F,
+    client: &Client,
+) -> Result<(Vec<Built>, Vec<crate::llb::Definition>), GatewayError> {
+    let built = frontend.build(client).await?;
+    let definitions: Vec<_> = built.iter().map(|b| marshal(&b.state)).collect();
+    let needed = definitions
+        .iter()
+        .flat_map(|d| d.caps.iter().copied())
+        .collect();
+    client.caps.check_llb(&needed)?;
+    Ok((built, definitions))
 }
 
 /// What a frontend may ask of BuildKit during one build.

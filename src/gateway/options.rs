@@ -209,6 +209,10 @@ impl FrontendOptions {
         };
         for (key, value) in opts {
             if let Some(name) = key.strip_prefix("build-arg:") {
+                if name == "BUILDKIT_MULTI_PLATFORM" {
+                    // dockerui takes it as the multi-platform option.
+                    out.multi_platform |= matches!(value.as_str(), "1" | "true");
+                }
                 out.build_args.insert(name.to_string(), value.clone());
             } else if let Some(name) = key.strip_prefix("label:") {
                 out.labels.insert(name.to_string(), value.clone());
@@ -396,7 +400,11 @@ mod tests {
             o.contexts.get("tailscale"),
             Some(&ContextSpec::Local("tailscale".into()))
         );
+        let multi = FrontendOptions::parse(&opts(&[("build-arg:BUILDKIT_MULTI_PLATFORM", "1")]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(multi.multi_platform, "dockerui's build-arg spelling");
         let defaults = FrontendOptions::parse(&BTreeMap::new()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!defaults.multi_platform);
         assert_eq!(defaults.filename, "Dockerfile");
         assert_eq!(defaults.network, NetMode::Sandbox);
         assert!(!defaults.no_cache);

@@ -27,6 +27,18 @@ const ANSWERED: [(&str, &str, &str); 4] = [
     (DESCRIBE, "1.0.0", "List available subrequest types"),
 ];
 
+/// The metadata keys a subrequest answers with.
+fn metadata_of(name: &str) -> serde_json::Value {
+    let mut keys = vec![
+        serde_json::json!({"name": "result.json"}),
+        serde_json::json!({"name": "result.txt"}),
+    ];
+    if name == LINT {
+        keys.push(serde_json::json!({"name": "result.statuscode"}));
+    }
+    serde_json::Value::Array(keys)
+}
+
 fn answer(json: Vec<u8>, text: String, version: &str, status: Option<u8>) -> PbResult {
     let mut metadata = BTreeMap::from([
         ("result.json".to_string(), json),
@@ -95,7 +107,7 @@ pub fn describe() -> Result<PbResult, serde_json::Error> {
                 "description": description,
                 "opts": [],
                 "inputs": [],
-                "metadata": [{"name": "result.json"}, {"name": "result.txt"}],
+                "metadata": metadata_of(name),
                 "refs": [],
             })
         })
@@ -286,7 +298,7 @@ fn base64(data: &[u8]) -> String {
 }
 
 /// The answer to `frontend.lint`: status 1 when anything was found, so
-/// `--check` fails on warnings and errors and passes on a clean recipe.
+/// `--check` fails on warnings and errors and passes when nothing is found.
 pub fn lint(report: &CheckReport) -> Result<PbResult, serde_json::Error> {
     let has_file = report.file.is_some();
     let json = LintJson {
@@ -300,15 +312,21 @@ pub fn lint(report: &CheckReport) -> Result<PbResult, serde_json::Error> {
                 location: location(has_file, &w.ranges),
             })
             .collect(),
-        sources: report
-            .file
-            .iter()
-            .map(|f| SourceInfoJson {
+        sources: match (&report.file, &report.error) {
+            (Some(f), _) => vec![SourceInfoJson {
                 filename: f.filename.clone(),
                 data: base64(&f.data),
                 language: f.language.clone(),
-            })
-            .collect(),
+            }],
+            // buildx prints an error's source 0 unchecked: give it an
+            // empty one rather than none.
+            (None, Some(_)) => vec![SourceInfoJson {
+                filename: String::new(),
+                data: String::new(),
+                language: String::new(),
+            }],
+            (None, None) => Vec::new(),
+        },
         error: report
             .error
             .as_ref()
@@ -367,6 +385,7 @@ mod tests {
             .map(|a| a.iter().filter_map(|r| r["name"].as_str()).collect())
             .unwrap_or_default();
         assert_eq!(names, [TARGETS, OUTLINE, LINT, DESCRIBE]);
+        assert_eq!(json[2]["metadata"][2]["name"], "result.statuscode");
     }
 
     #[test]
@@ -431,5 +450,16 @@ mod tests {
             json["sources"][0]["data"],
             "IyBzeW50YXg9eApbaW1hZ2VzXQpnb2xhbmcgPSAiZ29sYW5nOjEiCg=="
         );
+        // An error without a file to show still has a source 0: buildx
+        // indexes it unchecked.
+        let bare = lint(&CheckReport {
+            error: Some(("it failed".into(), Vec::new())),
+            ..CheckReport::default()
+        })
+        .unwrap_or_default();
+        let json = json_of(&bare);
+        assert_eq!(json["sources"].as_array().map(Vec::len), Some(1));
+        assert_eq!(json["buildError"]["location"]["sourceIndex"], 0);
+        assert_eq!(bare.metadata["result.statuscode"], b"1");
     }
 }

@@ -49,8 +49,8 @@ impl<'a> Busybox<'a> {
         let image = |name: &'static str, pin| {
             sources::base_image(inputs, name, pin, &req.build_platform, req.resolve_mode)
         };
-        let alpine = image("alpine", &req.recipe.images.alpine).await?;
-        let xx = image("xx", &req.recipe.images.xx).await?;
+        let alpine = image("alpine", &req.recipe.images.alpine).await?.state;
+        let xx = image("xx", &req.recipe.images.xx).await?.state;
         let named_tree = sources::source_tree(inputs, "busybox")?;
         let toolchain = toolchain(steps, &alpine, &xx);
         let tree = named_tree.unwrap_or_else(|| release_tree(steps, &alpine));
@@ -226,7 +226,7 @@ fn configure(steps: &Steps, toolchain: &State, tree: &State, context: &State) ->
         .state();
     // Only the applet list of the context: editing patches/ must not
     // re-run this step.
-    let applets = steps.context_paths(context, APPLETS_FILE, "[context] busybox-applets.config");
+    let applets = steps.context_path(context, APPLETS_FILE, "[context] busybox-applets.config");
     steps
         .op(
             with_defaults

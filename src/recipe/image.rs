@@ -88,8 +88,8 @@ impl<'a> Image<'a> {
             .state()
     }
 
-    /// The OCI image config for `target`. BuildKit's exporter fills in the
-    /// rootfs diff ids and history.
+    /// The OCI image config for `target`, with a history entry per layer.
+    /// BuildKit's exporter fills in the rootfs diff ids and the times.
     pub(super) fn config(&self, target: &Platform) -> ImageConfiguration {
         let labels: HashMap<String, String> = labels(self.steps).into_iter().collect();
         let mut config = Config::default();

@@ -1,8 +1,8 @@
 //! The mikrotik-tailscale build as typed LLB, stage by stage, reading like
 //! the multi-stage Dockerfile it replaces (builder, busybox, the final
 //! scratch image). Nothing here speaks gRPC: the recipe asks for its inputs
-//! by name through [`Inputs`] (the gateway or the offline CLI answers) and
-//! returns one state per target platform.
+//! by name through [`Inputs`] (the BuildKit frontend or the offline CLI
+//! answers) and returns one state per target platform.
 //!
 //! Every exec runs on the build platform: nothing is emulated. What does
 //! not depend on the target platform (source, modules, build tags, busybox
@@ -115,7 +115,7 @@ impl Steps<'_> {
     /// Dockerfile's per-file COPY does. The path is copied as a one-match
     /// wildcard (`patche[s]`), as `COPY patches* ...` would, so a context
     /// without it gives an empty directory instead of an error.
-    fn context_paths(&self, context: &State, path: &str, name: &str) -> State {
+    fn context_path(&self, context: &State, path: &str, name: &str) -> State {
         let mut chars = path.chars();
         let last = chars.next_back().map(String::from).unwrap_or_default();
         let optional = format!("/{}[{last}]", chars.as_str());

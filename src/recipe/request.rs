@@ -345,7 +345,7 @@ pub struct BuildRequest {
 impl BuildRequest {
     /// Checks everything the user asked for, before a single op exists.
     /// Returns the request and the warnings to show (build arguments this
-    /// build does not use). The gateway and the offline CLI both call this.
+    /// build does not use). The BuildKit frontend and the offline CLI both call this.
     pub fn new(options: RequestOptions) -> Result<(BuildRequest, Vec<String>), InputError> {
         check_build_platform(&options.build_platform)?;
         let mut platforms = parse_platforms(&options.platforms)?;

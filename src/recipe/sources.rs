@@ -1,9 +1,9 @@
 //! The recipe's inputs, asked for by name when a stage needs them (as
 //! dalec's `GetContext`): the build context, the base images and the source
-//! trees a named context may replace. Whoever runs the recipe (the gateway,
-//! the offline CLI) implements [`Inputs`]; this module alone decides what a
-//! name means, so which inputs a target uses is decided here and nowhere
-//! else.
+//! trees a named context may replace. Whoever runs the recipe (a BuildKit
+//! frontend, the offline CLI) implements [`Inputs`]; this module alone
+//! decides what a name means, so which inputs a target uses is decided here
+//! and nowhere else.
 
 use crate::llb::{
     ImageMeta, ImageMetaResolver, ImageRef, OpOptions, Platform, ResolveError, ResolveMode, Source,
@@ -42,11 +42,16 @@ pub trait Inputs: ImageMetaResolver + Sync {
 pub enum SourceError {
     #[error(transparent)]
     Resolve(#[from] ResolveError),
-    #[error("{what}: {source}")]
-    Input {
-        what: String,
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
+    /// Whoever answers says what failed, naming the input.
+    #[error(transparent)]
+    Input(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A base image, and whether the user's named context replaced the pin.
+#[derive(Clone, Debug)]
+pub struct BaseImage {
+    pub state: State,
+    pub from_named_context: bool,
 }
 
 /// A base image of the recipe (`FROM <pin> AS <name>`): a named context of
@@ -58,16 +63,20 @@ pub async fn base_image<I: Inputs>(
     pin: &ImageRef,
     build_platform: &Platform,
     mode: ResolveMode,
-) -> Result<State, SourceError> {
+) -> Result<BaseImage, SourceError> {
     let image = match inputs.named_context(name)? {
         Some(Named::Tree(state)) => {
-            return Ok(state
-                .with_platform(build_platform)
-                .with_image_config(&ImageMeta::plain()));
+            return Ok(BaseImage {
+                state: state
+                    .with_platform(build_platform)
+                    .with_image_config(&ImageMeta::plain()),
+                from_named_context: true,
+            });
         }
         Some(Named::Image(r)) => r,
         None => pin.clone(),
     };
+    let from_named_context = image != *pin;
     let meta = inputs.resolve_image(&image, build_platform, mode).await?;
     let pinned = match &meta.digest {
         Some(d) => image.with_digest(d).map_err(|e| ResolveError {
@@ -82,7 +91,10 @@ pub async fn base_image<I: Inputs>(
         .platform(build_platform)
         .named(format!("[{name}] {pinned}"))
         .state();
-    Ok(state.with_image_config(&meta))
+    Ok(BaseImage {
+        state: state.with_image_config(&meta),
+        from_named_context,
+    })
 }
 
 /// A source tree the user may replace with a named context of its name

@@ -81,9 +81,16 @@ impl<'a> Tailscale<'a> {
         )
         .await?;
         let named_tree = sources::source_tree(inputs, "tailscale")?;
+        // What the Go guard tells the user to change.
+        let newer_go = if golang.from_named_context {
+            "replace the golang named context (--build-context golang=...) with"
+        } else {
+            "bump images.golang in the recipe to"
+        };
+        let golang = golang.state;
         let go = go_base(steps, &golang);
         let src = source(steps, &golang, context, named_tree);
-        let modules = modules(steps, &go, &src);
+        let modules = modules(steps, &go, &src, newer_go);
         let tags = tags(steps, &go, &src, &modules);
         Ok(Tailscale {
             steps,
@@ -254,7 +261,7 @@ fn source(steps: &Steps, golang: &State, context: &State, named: Option<State>) 
     }
     // Only patches/ of the context: editing the applet list must not
     // re-run this step.
-    let patches = steps.context_paths(context, "patches", "[context] patches/");
+    let patches = steps.context_path(context, "patches", "[context] patches/");
     let mut apply = patcher
         .run(["/bin/sh", "-euc", APPLY_PATCHES, "apply-patches"])
         .env("MTTS_PATCHES", format!("{CONTEXT}/patches"))
@@ -274,12 +281,13 @@ fn source(steps: &Steps, golang: &State, context: &State, named: Option<State>) 
 /// platform's compile mounts read-only. Only go.mod and go.sum feed it, so
 /// patches do not invalidate the download; they come through the Go
 /// version check, so a golang image too old for this Tailscale fails first.
-fn modules(steps: &Steps, go: &State, src: &State) -> State {
+fn modules(steps: &Steps, go: &State, src: &State, newer_go: &str) -> State {
     let manifests = steps
         .op(
             go.run(["/bin/sh", "-euc", GO_VERSION_CHECK, "go-version-check"])
                 .env("MTTS_SRC", SRC)
                 .env("MTTS_OUT", OUT)
+                .env("MTTS_GOLANG", newer_go)
                 .mount_ro(SRC, src)
                 .network(NetMode::None),
             "[tailscale] go.mod: check the Go version",

@@ -202,7 +202,7 @@ fn a_golang_image_too_old_for_the_source_fails_before_anything_compiles() {
     build.expect_failure(&[
         "[tailscale] go.mod: check the Go version",
         "go.mod needs go 1.99.0, but the golang image has go 1.",
-        "bump images.golang in the recipe",
+        "replace the golang named context (--build-context golang=...) with a Go 1.99.0 (or newer) image",
     ]);
     let ran: Vec<String> = crate::harness::steps(&build.log())
         .into_iter()

@@ -3,8 +3,16 @@
 # naming both versions and the recipe key to bump, not deep inside go build.
 # A newer `toolchain` line is Tailscale's recommendation: said, not fatal.
 # Then hand go.mod and go.sum on to the module download.
-#   MTTS_SRC  the Tailscale tree
-#   MTTS_OUT  where go.mod and go.sum go
+#   MTTS_SRC     the Tailscale tree
+#   MTTS_OUT     where go.mod and go.sum go
+#   MTTS_GOLANG  what to change for a newer Go (the recipe key, or the
+#                named context that replaced the image)
+for f in go.mod go.sum; do
+	if [ ! -f "$MTTS_SRC/$f" ]; then
+		echo "error: the Tailscale source has no $f (a tailscale named context that is not a Tailscale tree?)" >&2
+		exit 1
+	fi
+done
 have=$(cd / && GOTOOLCHAIN=local go env GOVERSION)
 have=${have#go}
 need=$(awk '$1 == "go" { print $2; exit }' "$MTTS_SRC/go.mod")
@@ -22,7 +30,7 @@ newer() {
 	}'
 }
 if [ -n "$need" ] && newer "$need" "$have"; then
-	echo "error: this Tailscale's go.mod needs go $need, but the golang image has go $have: bump images.golang in the recipe to a Go $need (or newer) image" >&2
+	echo "error: this Tailscale's go.mod needs go $need, but the golang image has go $have: $MTTS_GOLANG a Go $need (or newer) image" >&2
 	exit 1
 fi
 if [ -n "$toolchain" ] && newer "$toolchain" "$have"; then

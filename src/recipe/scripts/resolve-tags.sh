@@ -11,7 +11,10 @@
 # version; the long one adds -t and the commit's first 9 hex digits, and the
 # commit stamp is the whole commit, when the tree has git metadata (the git
 # source keeps .git; a named context without it gets the version alone).
-known=$(go run ./cmd/featuretags --list | sed -e 's/^ *//' -e 's/:.*//')
+# (Two steps, so a failing go run stops here instead of reading as "every
+# feature unknown".)
+list=$(go run ./cmd/featuretags --list)
+known=$(printf '%s\n' "$list" | sed -e 's/^ *//' -e 's/:.*//')
 unknown=""
 for f in $(echo "$MTTS_FEATURES" | tr ',' ' '); do
 	if ! printf '%s\n' "$known" | grep -qx "$f"; then
