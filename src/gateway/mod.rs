@@ -582,6 +582,32 @@ mod tests {
     }
 
     #[test]
+    fn buildkits_details_of_a_failed_solve_go_back_with_our_message() {
+        let theirs = google::rpc::Status {
+            code: 2,
+            message: "process did not complete".into(),
+            details: vec![prost_types::Any {
+                type_url: "errdefs.ExitError".into(),
+                value: vec![8, 1],
+            }],
+        };
+        let e = GatewayError::Rpc {
+            what: "solving the build for linux/amd64".into(),
+            status: tonic::Status::with_details(
+                tonic::Code::Unknown,
+                "process did not complete",
+                prost::Message::encode_to_vec(&theirs).into(),
+            ),
+        };
+        let status = e.to_status();
+        assert_eq!(
+            status.message,
+            "solving the build for linux/amd64: process did not complete"
+        );
+        assert_eq!(status.details, theirs.details);
+    }
+
+    #[test]
     fn errors_read_as_sentences_naming_what_failed() {
         let e = GatewayError::Subrequest("frontend.compose".into()).to_string();
         assert!(
