@@ -2,16 +2,13 @@
 //! through the gateway. The gateway knows nothing of the recipe's inputs;
 //! the recipe knows nothing of gRPC; this file maps one onto the other.
 
-use std::collections::BTreeMap;
-use std::ops::Range;
-
 use crate::gateway::contexts::NamedContext;
 use crate::gateway::subrequests::{CheckReport, CheckWarning, Outline, OutlineArg, TargetInfo};
 use crate::gateway::{self, Built, Client, GatewayError};
 use crate::llb::{Cap, SourceFile, SourceRange, State};
 use crate::recipe::{
     self, BuildRequest, DaemonSupport, INPUT_NAMES, Inputs, Named, Recipe, RecipeError,
-    RequestOptions, SourceError, Target, Unresolved, image, key_spans, validate,
+    RequestOptions, SourceError, Target, Unresolved, image, key_range, validate,
 };
 
 /// The mikrotik-tailscale frontend.
@@ -101,15 +98,11 @@ fn request(client: &Client, recipe: Recipe) -> Result<(BuildRequest, Vec<String>
 
 /// Where recipe key `key` is in `text`, if the user wrote it (and the
 /// file may be shown).
-fn ranges_of(text: &str, spans: &BTreeMap<String, Range<usize>>, key: &str) -> Vec<SourceRange> {
+fn ranges_of(text: &str, key: &str) -> Vec<SourceRange> {
     if !shareable(text) {
         return Vec::new();
     }
-    spans
-        .get(key)
-        .map(|span| SourceRange::of_span(text, span.clone()))
-        .into_iter()
-        .collect()
+    key_range(text, key).into_iter().collect()
 }
 
 impl gateway::Frontend for MikrotikTailscale {
@@ -119,9 +112,8 @@ impl gateway::Frontend for MikrotikTailscale {
         for w in warnings {
             client.warn(w);
         }
-        let spans = key_spans(&text);
         for f in req.recipe.findings() {
-            client.warn_at(f.detail, ranges_of(&text, &spans, f.key));
+            client.warn_at(f.detail, ranges_of(&text, f.key));
         }
         let built = build(&req, client).await?;
         for message in unused_named_contexts(client) {
@@ -196,12 +188,11 @@ async fn check(client: &Client, text: &str, report: &mut CheckReport) -> Result<
             ranges: Vec::new(),
         });
     }
-    let spans = key_spans(text);
     for f in req.recipe.findings() {
         report.warnings.push(CheckWarning {
             rule: f.rule,
             description: f.description,
-            ranges: ranges_of(text, &spans, f.key),
+            ranges: ranges_of(text, f.key),
             detail: f.detail,
         });
     }
@@ -276,12 +267,11 @@ mod tests {
         assert!(!shareable(
             "[tailscale]\nrepository = \"https://me:s3cret@example.com/t.git\"\n"
         ));
-        let spans = key_spans("[images]\ngolang = \"golang:1\"\n");
         assert_eq!(
-            ranges_of("[images]\ngolang = \"golang:1\"\n", &spans, "images.golang").len(),
+            ranges_of("[images]\ngolang = \"golang:1\"\n", "images.golang").len(),
             1
         );
         let secret = "[images]\ngolang = \"golang:1\"\n# https://u:pw@host/x\n";
-        assert!(ranges_of(secret, &key_spans(secret), "images.golang").is_empty());
+        assert!(ranges_of(secret, "images.golang").is_empty());
     }
 }

@@ -1,5 +1,6 @@
 //! The offline commands: the same graph the frontend would solve, made
-//! without a BuildKit (base image configs from [`PublishedConfigs`]).
+//! without a BuildKit (base image configs as the images publish them: see
+//! [`recipe::Unresolved`]).
 
 use std::path::PathBuf;
 

@@ -45,12 +45,12 @@ impl<'a> Busybox<'a> {
         inputs: &I,
         context: &State,
     ) -> Result<Self, SourceError> {
-        let req = steps.req;
-        let image = |name: &'static str, pin| {
-            sources::base_image(inputs, name, pin, &req.build_platform, req.resolve_mode)
-        };
-        let alpine = image("alpine", &req.recipe.images.alpine).await?.state;
-        let xx = image("xx", &req.recipe.images.xx).await?.state;
+        let images = &steps.recipe().images;
+        let alpine = steps
+            .base_image(inputs, "alpine", &images.alpine)
+            .await?
+            .state;
+        let xx = steps.base_image(inputs, "xx", &images.xx).await?.state;
         let named_tree = sources::source_tree(inputs, "busybox")?;
         let toolchain = toolchain(steps, &alpine, &xx);
         let tree = named_tree.unwrap_or_else(|| release_tree(steps, &alpine));

@@ -100,10 +100,18 @@ impl RecipeError {
     }
 }
 
+/// Where `key = value` (dotted as `table.key`; a table itself as `table`)
+/// is in a recipe text, if it is there.
+pub fn key_range(text: &str, key: &str) -> Option<SourceRange> {
+    key_spans(text)
+        .get(key)
+        .map(|span| SourceRange::of_span(text, span.clone()))
+}
+
 /// Where each `key = value` (dotted as `table.key`; a table itself as
 /// `table`) sits in a recipe text, as byte spans. Empty when the text does
 /// not parse: the parse error says where.
-pub fn key_spans(text: &str) -> BTreeMap<String, std::ops::Range<usize>> {
+fn key_spans(text: &str) -> BTreeMap<String, std::ops::Range<usize>> {
     let mut out = BTreeMap::new();
     let Ok(root) = toml::de::DeTable::parse(text) else {
         return out;
@@ -219,16 +227,14 @@ impl Recipe {
     pub fn parse_over(base: &str, text: &str, file: &str) -> Result<Self, RecipeError> {
         let base = decode(base, BUILTIN_NAME)?;
         let user = decode(text, file)?;
-        let spans = key_spans(text);
+        // Ranges are looked up only for an error: a good recipe is parsed once.
         let value_err = |key: &str, message: String| RecipeError::Value {
             file: file.to_string(),
             key: key.to_string(),
             message,
             // The key as the user wrote it, else its table.
-            range: spans
-                .get(key)
-                .or_else(|| spans.get(key.split('.').next().unwrap_or(key)))
-                .map(|span| SourceRange::of_span(text, span.clone())),
+            range: key_range(text, key)
+                .or_else(|| key_range(text, key.split('.').next().unwrap_or(key))),
         };
         // A new busybox version needs its own checksum: the old one can only
         // fail the download, late and obscurely.

@@ -20,13 +20,11 @@ pub mod validate;
 
 use std::collections::BTreeMap;
 
-pub use config::{Finding, Recipe, RecipeError, key_spans};
+pub use config::{Finding, Recipe, RecipeError, key_range};
 pub use request::{
     BuildArgs, BuildRequest, DaemonSupport, InputError, RequestOptions, SUPPORTED_PLATFORMS, Target,
 };
-pub use sources::{
-    CONTEXT_PATHS, INPUT_NAMES, Inputs, Named, PublishedConfigs, SourceError, Unresolved,
-};
+pub use sources::{CONTEXT_PATHS, INPUT_NAMES, Inputs, Named, SourceError, Unresolved};
 
 use crate::llb::{CopyOptions, FileActions, NetMode, OpOptions, Platform, State};
 use busybox::Busybox;
@@ -93,6 +91,18 @@ pub(crate) struct Steps<'a> {
 impl Steps<'_> {
     fn recipe(&self) -> &Recipe {
         &self.req.recipe
+    }
+
+    /// Base image `name` (pinned as `pin` unless a named context replaces
+    /// it), resolved for the build platform in the request's resolve mode.
+    async fn base_image<I: Inputs>(
+        &self,
+        inputs: &I,
+        name: &str,
+        pin: &crate::llb::ImageRef,
+    ) -> Result<sources::BaseImage, SourceError> {
+        let req = self.req;
+        sources::base_image(inputs, name, pin, &req.build_platform, req.resolve_mode).await
     }
 
     /// Names an op and applies `--no-cache`.

@@ -108,15 +108,11 @@ pub fn source_tree<I: Inputs>(inputs: &I, name: &str) -> Result<Option<State>, S
     }))
 }
 
-/// Image configs as the images this recipe uses publish them, for building
-/// the graph without a daemon to ask (the offline commands): pins stay as
-/// the recipe wrote them. Any other image gets BuildKit's defaults.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct PublishedConfigs;
-
-impl PublishedConfigs {
-    pub fn meta_for(image: &ImageRef) -> ImageMeta {
-        match image.name() {
+/// An image's config as the images this recipe uses publish it, for
+/// building the graph without a daemon to ask. Any other image gets
+/// BuildKit's defaults.
+fn published_config(image: &ImageRef) -> ImageMeta {
+    match image.name() {
             "docker.io/library/golang" => ImageMeta {
                 digest: None,
                 env: vec![
@@ -128,7 +124,6 @@ impl PublishedConfigs {
                 user: None,
             },
             _ => ImageMeta::plain(),
-        }
     }
 }
 
@@ -148,7 +143,7 @@ impl<F: Sync> ImageMetaResolver for Unresolved<F> {
         _platform: &Platform,
         _mode: ResolveMode,
     ) -> Result<ImageMeta, ResolveError> {
-        Ok(PublishedConfigs::meta_for(image))
+        Ok(published_config(image))
     }
 }
 

@@ -71,15 +71,9 @@ impl<'a> Tailscale<'a> {
         inputs: &I,
         context: &State,
     ) -> Result<Self, SourceError> {
-        let req = steps.req;
-        let golang = sources::base_image(
-            inputs,
-            "golang",
-            &req.recipe.images.golang,
-            &req.build_platform,
-            req.resolve_mode,
-        )
-        .await?;
+        let golang = steps
+            .base_image(inputs, "golang", &steps.recipe().images.golang)
+            .await?;
         let named_tree = sources::source_tree(inputs, "tailscale")?;
         // What the Go guard tells the user to change.
         let newer_go = if golang.from_named_context {
