@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::caps::Cap;
+use super::epoch::Epoch;
 use super::state::{Node, Op, OpMeta, OpOptions, Output, State, take_output};
 use crate::proto::pb;
 
@@ -44,6 +45,9 @@ pub struct CopyOptions {
     /// With `allow_wildcard`: a pattern that matches nothing copies nothing
     /// instead of failing (a Dockerfile's `COPY optional* ...`).
     pub allow_empty_wildcard: bool,
+    /// Set the modification time of every copied entry (files, symlinks
+    /// and directories) to this; `None` keeps the source's times.
+    pub timestamp: Option<Epoch>,
 }
 
 #[derive(Clone, Debug)]
@@ -247,7 +251,7 @@ impl FileOp {
                             create_dest_path: options.create_dest_path,
                             allow_wildcard: options.allow_wildcard,
                             allow_empty_wildcard: options.allow_empty_wildcard,
-                            timestamp: -1,
+                            timestamp: options.timestamp.map_or(-1, Epoch::nanos),
                             ..Default::default()
                         })
                     }
@@ -337,6 +341,24 @@ impl State {
             actions,
             meta: OpMeta::default(),
         }
+    }
+}
+
+impl State {
+    /// This filesystem copied onto scratch with every entry's modification
+    /// time set to `epoch`: a layer whose bytes do not depend on when the
+    /// ops that made it ran.
+    pub fn restamped(&self, epoch: Epoch) -> File {
+        State::scratch().file(FileActions::new().copy(
+            self,
+            "/",
+            "/",
+            CopyOptions {
+                dir_copy_contents: true,
+                timestamp: Some(epoch),
+                ..CopyOptions::default()
+            },
+        ))
     }
 }
 

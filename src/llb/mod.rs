@@ -8,6 +8,7 @@
 //! `pb.Definition` in one pass by [`marshal`].
 
 mod caps;
+mod epoch;
 mod exec;
 mod file;
 mod image_meta;
@@ -21,6 +22,7 @@ mod source_map;
 mod state;
 
 pub use caps::Cap;
+pub use epoch::{Epoch, EpochError};
 pub use exec::{CacheSharing, DEFAULT_PATH, Exec, ExecState, Mount, NetMode, OutputMount};
 pub use file::{CopyOptions, File, FileActions, Owner};
 pub use image_meta::{ImageMeta, ImageMetaResolver, ResolveError};
