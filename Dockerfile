@@ -16,6 +16,11 @@ upx = true
 [tailscale]
 # renovate: datasource=github-releases depName=tailscale/tailscale versioning=semver
 version = "v1.102.2"
+# When that tag was committed (UTC). Every file in the image and the image's
+# created time carry it unless SOURCE_DATE_EPOCH is given, so the same inputs
+# give the same digest. Update it with the version: the end-to-end test
+# checks it against the Go module proxy's time for the version.
+commit_time = "2026-08-04T17:32:46Z"
 repository = "https://github.com/tailscale/tailscale.git"
 # Drop [v1]..[v3] log lines unless TS_LOG_VERBOSITY is set (logtail is omitted).
 verbosity_filter = true

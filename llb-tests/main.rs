@@ -277,6 +277,44 @@ fn ancestry<'a>(g: &'a Graph, head: &'a Vertex) -> Vec<&'a Vertex> {
     out
 }
 
+/// The recipe's `tailscale.commit_time`, the default epoch.
+const COMMIT_TIME: &str = "2026-08-04T17:32:46Z";
+const COMMIT_SECONDS: i64 = 1_785_864_766;
+
+/// The step that made `layer`, after checking that `layer` is exactly that
+/// step's output copied onto scratch with every time set to `seconds`.
+fn made_by<'a>(g: &'a Graph, layer: &Vertex, seconds: i64) -> &'a Vertex {
+    let f = layer.file().cloned().unwrap_or_default();
+    let [action] = f.actions.as_slice() else {
+        panic!("{:?}: not one copy", layer.name());
+    };
+    assert_eq!(action.input, -1, "{:?}: onto scratch", layer.name());
+    let Some(pb::file_action::Action::Copy(c)) = &action.action else {
+        panic!("{:?}: not a copy", layer.name());
+    };
+    assert_eq!((c.src.as_str(), c.dest.as_str()), ("/", "/"));
+    assert!(c.dir_copy_contents && !c.follow_symlink);
+    assert_eq!(c.timestamp, seconds * 1_000_000_000, "{:?}", layer.name());
+    let maker = g
+        .input_of(layer, 0)
+        .unwrap_or_else(|| panic!("{:?}: no input", layer.name()));
+    let said = maker.name().map(|n| format!("{n}: times set to "));
+    assert!(
+        said.is_some_and(|prefix| layer.name().is_some_and(|n| n.starts_with(&prefix))),
+        "{:?} names the step that made it",
+        layer.name()
+    );
+    maker
+}
+
+/// The layers of `p`'s image, bottom up: the inputs of its merge.
+fn layers_of<'a>(g: &'a Graph, p: &str) -> Vec<&'a Vertex> {
+    let merge = one(g, &format!("[image {p}] assemble"));
+    (0..merge.op.inputs.len())
+        .filter_map(|i| g.input_of(merge, i))
+        .collect()
+}
+
 fn copies_of(v: &Vertex, needle: &str) -> usize {
     v.file()
         .map(|f| {
@@ -293,13 +331,14 @@ fn the_binary_is_in_exactly_one_layer_with_its_links_and_entrypoint() {
     let g = graph_of(&args(&ALL, &[]));
     for p in ALL {
         let merge = one(&g, &format!("[image {p}] assemble"));
-        let layers: Vec<&Vertex> = (0..merge.op.inputs.len())
-            .filter_map(|i| g.input_of(merge, i))
+        let layers: Vec<&Vertex> = layers_of(&g, p)
+            .into_iter()
+            .map(|l| made_by(&g, l, COMMIT_SECONDS))
             .collect();
         assert_eq!(
             layers.len(),
-            3,
-            "busybox rootfs, certificates, /usr/local/bin"
+            4,
+            "applet links, busybox, certificates, /usr/local/bin"
         );
         let with_binary: Vec<&&Vertex> = layers
             .iter()
@@ -398,16 +437,85 @@ fn image_config_per_platform() {
             steps,
             [
                 "[busybox] applet links from busybox.links".to_string(),
-                format!("[busybox {p}] rootfs"),
+                format!("[busybox {p}] /bin/busybox"),
                 "[image] ca-certificates.crt".to_string(),
                 format!("[tailscale {p}] /usr/local/bin"),
             ]
         );
+        // Created at the epoch, the tag's commit time by default.
+        assert_eq!(json["created"], COMMIT_TIME);
+        for h in json["history"].as_array().into_iter().flatten() {
+            assert_eq!(h["created"], COMMIT_TIME);
+        }
         // Every entry names a vertex of the graph.
         let g = graph_of(&args(&ALL, &[]));
         for step in steps {
             one(&g, step);
         }
+    }
+}
+
+#[test]
+fn every_layer_carries_the_epoch_and_source_date_epoch_sets_it() {
+    let g = graph_of(&args(&ALL, &[]));
+    let busybox_env = |g: &Graph, p: &str| {
+        let make = one(g, &format!("[busybox {p}] make"));
+        env_of(make).get("SOURCE_DATE_EPOCH").cloned()
+    };
+    for p in ALL {
+        for layer in layers_of(&g, p) {
+            made_by(&g, layer, COMMIT_SECONDS);
+        }
+        // kconfig writes it into busybox's version banner.
+        assert_eq!(busybox_env(&g, p), Some(COMMIT_SECONDS.to_string()));
+    }
+    let given = graph_of(&args(&ALL, &["SOURCE_DATE_EPOCH=1700000000"]));
+    for p in ALL {
+        for layer in layers_of(&given, p) {
+            let name = layer.name().unwrap_or_default();
+            assert!(
+                name.ends_with(": times set to 2023-11-14T22:13:20Z"),
+                "{name}"
+            );
+            made_by(&given, layer, 1_700_000_000);
+        }
+        assert_eq!(busybox_env(&given, p), Some("1700000000".to_string()));
+    }
+    let results = results_of(&args(&["linux/arm64"], &["SOURCE_DATE_EPOCH=1700000000"]));
+    let cfg = results[0].image_config.clone().unwrap_or_default();
+    let json = serde_json::to_value(&cfg).unwrap_or_default();
+    assert_eq!(json["created"], "2023-11-14T22:13:20Z");
+    // Set and empty is unset, as for the Dockerfile frontend.
+    let empty = graph_of(&args(&ALL, &["SOURCE_DATE_EPOCH="]));
+    assert_eq!(empty.vertices.len(), g.vertices.len());
+    for layer in layers_of(&empty, "linux/amd64") {
+        made_by(&empty, layer, COMMIT_SECONDS);
+    }
+}
+
+#[test]
+fn source_date_epoch_must_be_whole_seconds() {
+    for (value, why) in [
+        (
+            "yesterday",
+            "is not a whole number of seconds since 1970-01-01 UTC",
+        ),
+        (
+            "1.5",
+            "is not a whole number of seconds since 1970-01-01 UTC",
+        ),
+        (
+            "-1",
+            "is outside 1970-01-01T00:00:00Z..2262-04-11T23:47:16Z",
+        ),
+    ] {
+        let e = error_of(&args(&ALL, &[&format!("SOURCE_DATE_EPOCH={value}")]));
+        assert!(
+            e.contains(&format!(
+                "build argument SOURCE_DATE_EPOCH: {value:?} {why}"
+            )),
+            "{e}"
+        );
     }
 }
 
@@ -588,15 +696,20 @@ fn without_merge_op_the_binary_is_still_in_one_layer() {
     let g = Graph::decode(&offline::combine(&results).pb).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(g.vertices.iter().filter(|v| v.kind() == "merge").count(), 0);
     for p in ALL {
-        let last = one(&g, &format!("[image {p}] assemble"));
-        // The last copy lays /usr/local/bin over rootfs + certificates.
+        let last = one(&g, &format!("[image {p}] assemble (4/4)"));
+        // The last copy lays /usr/local/bin over links + busybox +
+        // certificates, keeping the epoch as every copied entry's time.
         let f = last.file().cloned().unwrap_or_default();
         assert_eq!(f.actions.len(), 1);
+        let Some(pb::file_action::Action::Copy(c)) = &f.actions[0].action else {
+            panic!("not a copy");
+        };
+        assert_eq!(c.timestamp, COMMIT_SECONDS * 1_000_000_000);
         let bin_dir = g
             .input_of(last, 1)
             .unwrap_or_else(|| panic!("no source input"));
         assert_eq!(
-            bin_dir.name(),
+            made_by(&g, bin_dir, COMMIT_SECONDS).name(),
             Some(format!("[tailscale {p}] /usr/local/bin").as_str())
         );
         let below = g
@@ -604,7 +717,7 @@ fn without_merge_op_the_binary_is_still_in_one_layer() {
             .unwrap_or_else(|| panic!("no base input"));
         assert_eq!(
             below.name(),
-            Some(format!("[image {p}] add ca-certificates.crt").as_str())
+            Some(format!("[image {p}] assemble (3/4)").as_str())
         );
         let copying: usize = ancestry(&g, last)
             .iter()
@@ -708,8 +821,9 @@ fn before_buildkit_0_19_an_exec_makes_the_links_in_the_same_snapshot() {
     for p in ALL {
         let merge = one(&g, &format!("[image {p}] assemble"));
         let layer = g
-            .input_of(merge, 2)
-            .unwrap_or_else(|| panic!("no third layer"));
+            .input_of(merge, 3)
+            .unwrap_or_else(|| panic!("no fourth layer"));
+        let layer = made_by(&g, layer, COMMIT_SECONDS);
         assert_eq!(
             layer.name(),
             Some(format!("[tailscale {p}] /usr/local/bin").as_str())

@@ -250,6 +250,7 @@ async fn build(req: &BuildRequest, client: &Client) -> Result<Vec<Built>, Gatewa
                 platform: r.platform,
                 state: r.state,
                 image_config,
+                epoch: Some(req.args.source_date_epoch),
             })
         })
         .collect()

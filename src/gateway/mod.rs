@@ -19,8 +19,8 @@ use std::sync::Mutex;
 use tonic::transport::Channel;
 
 use crate::llb::{
-    ImageMeta, ImageMetaResolver, ImageRef, OpOptions, Platform, ResolveError, ResolveMode, Source,
-    SourceFile, SourceRange, State, head_of, marshal,
+    Epoch, ImageMeta, ImageMetaResolver, ImageRef, OpOptions, Platform, ResolveError, ResolveMode,
+    Source, SourceFile, SourceRange, State, head_of, marshal,
 };
 use crate::proto::gateway::llb_bridge_client::LlbBridgeClient;
 use crate::proto::gateway::{
@@ -121,6 +121,8 @@ pub struct Built {
     pub state: State,
     /// The image config JSON, when the result is an image.
     pub image_config: Option<Vec<u8>>,
+    /// The time exporters use for what they date (`SOURCE_DATE_EPOCH`).
+    pub epoch: Option<Epoch>,
 }
 
 /// What runs on top of the protocol.
@@ -246,6 +248,7 @@ async fn run<F: Frontend>(
             platform: b.platform,
             ref_id,
             image_config: b.image_config,
+            epoch: b.epoch,
         });
     }
     result::assemble(&solved, client.options.multi_platform).map_err(encoding("the result"))

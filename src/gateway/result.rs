@@ -6,11 +6,13 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::llb::Platform;
+use crate::llb::{Epoch, Platform};
 use crate::proto::gateway::{Ref, RefMap, Result as PbResult, result};
 
 pub const IMAGE_CONFIG_KEY: &str = "containerimage.config";
 pub const PLATFORMS_KEY: &str = "refs.platforms";
+/// Seconds since 1970: the exporters' `SOURCE_DATE_EPOCH`.
+pub const EPOCH_KEY: &str = "source.date.epoch";
 
 /// One platform's solved output.
 #[derive(Clone, Debug, PartialEq)]
@@ -19,6 +21,7 @@ pub struct SolvedPlatform {
     pub ref_id: String,
     /// The image config JSON (image target only).
     pub image_config: Option<Vec<u8>>,
+    pub epoch: Option<Epoch>,
 }
 
 #[derive(Serialize)]
@@ -67,6 +70,9 @@ pub fn assemble(
         if let Some(cfg) = &one.image_config {
             metadata.insert(IMAGE_CONFIG_KEY.to_string(), cfg.clone());
         }
+        if let Some(epoch) = one.epoch {
+            metadata.insert(EPOCH_KEY.to_string(), epoch.seconds().to_string().into());
+        }
         // Say which platform the one ref is for: a binary cross-compiled on
         // the build platform (`--target tailscale`) is still the target's,
         // and exporters otherwise warn that it does not match the request.
@@ -91,6 +97,12 @@ pub fn assemble(
         let key = s.platform.to_string();
         if let Some(cfg) = &s.image_config {
             metadata.insert(format!("{IMAGE_CONFIG_KEY}/{key}"), cfg.clone());
+        }
+        if let Some(epoch) = s.epoch {
+            metadata.insert(
+                format!("{EPOCH_KEY}/{key}"),
+                epoch.seconds().to_string().into(),
+            );
         }
         refs.insert(
             key.clone(),
@@ -121,6 +133,7 @@ mod tests {
             platform: p.parse().unwrap_or_else(|e| panic!("{e}")),
             ref_id: id.to_string(),
             image_config: cfg.map(|c| c.as_bytes().to_vec()),
+            epoch: Epoch::from_seconds(1_785_864_766),
         }
     }
 
@@ -138,6 +151,7 @@ mod tests {
             r.metadata.get(IMAGE_CONFIG_KEY).map(Vec::as_slice),
             Some(&b"{}"[..])
         );
+        assert_eq!(r.metadata[EPOCH_KEY], b"1785864766");
         let platforms: serde_json::Value =
             serde_json::from_slice(r.metadata.get(PLATFORMS_KEY).map_or(&[][..], Vec::as_slice))
                 .unwrap_or_default();
@@ -167,6 +181,7 @@ mod tests {
         assert_eq!(map.refs["linux/arm/v7"].id, "b");
         assert_eq!(r.metadata["containerimage.config/linux/amd64"], b"A");
         assert_eq!(r.metadata["containerimage.config/linux/arm/v7"], b"B");
+        assert_eq!(r.metadata["source.date.epoch/linux/arm/v7"], b"1785864766");
         let platforms: serde_json::Value =
             serde_json::from_slice(&r.metadata[PLATFORMS_KEY]).unwrap_or_default();
         assert_eq!(

@@ -23,8 +23,8 @@ const LINKS: &str = include_str!("scripts/busybox-links.sh");
 /// Progress names of the steps that make the image's busybox layers.
 pub(super) const LINKS_STEP: &str = "[busybox] applet links from busybox.links";
 
-pub(super) fn rootfs_step(target: &Platform) -> String {
-    format!("[busybox {target}] rootfs")
+pub(super) fn binary_step(target: &Platform) -> String {
+    format!("[busybox {target}] /bin/busybox")
 }
 
 /// The platform-independent half of the stage, made once.
@@ -34,7 +34,7 @@ pub(super) struct Busybox<'a> {
     toolchain: State,
     /// The source tree configured with the applet list.
     configured: State,
-    /// The applet symlink farm, the same for every platform.
+    /// The applet symlink farm, the same for every platform: a layer.
     links: State,
 }
 
@@ -55,7 +55,7 @@ impl<'a> Busybox<'a> {
         let toolchain = toolchain(steps, &alpine, &xx);
         let tree = named_tree.unwrap_or_else(|| release_tree(steps, &alpine));
         let configured = configure(steps, &toolchain, &tree, context);
-        let links = links(steps, &alpine, &configured);
+        let links = steps.layer(&links(steps, &alpine, &configured), LINKS_STEP);
         Ok(Busybox {
             steps,
             toolchain,
@@ -64,9 +64,35 @@ impl<'a> Busybox<'a> {
         })
     }
 
-    /// The busybox root filesystem for `target`: compile, strip, compress,
-    /// and put the binary into the shared symlink farm.
+    /// The busybox root filesystem for `target`: the applet links, then the
+    /// binary, each its own layer.
     pub(super) fn rootfs(&self, target: &Platform) -> State {
+        self.steps
+            .stack(&format!("[busybox {target}] rootfs"), &self.layers(target))
+    }
+
+    /// The image's busybox layers for `target`, bottom up: the applet
+    /// links (shared by every platform) and `/bin/busybox`.
+    pub(super) fn layers(&self, target: &Platform) -> [State; 2] {
+        let name = binary_step(target);
+        let binary = self.steps.op(
+            State::scratch().file(FileActions::new().copy(
+                &self.binary(target),
+                "/busybox",
+                "/bin/busybox",
+                CopyOptions {
+                    mode: Some(0o755),
+                    create_dest_path: true,
+                    ..CopyOptions::default()
+                },
+            )),
+            &name,
+        );
+        [self.links.clone(), self.steps.layer(&binary.state(), &name)]
+    }
+
+    /// busybox for `target`: compile, strip, compress.
+    fn binary(&self, target: &Platform) -> State {
         let steps = self.steps;
         let xx_env = arch::xx_env(target);
         let xx_env = || xx_env.iter().map(|(k, v)| (*k, v.as_str()));
@@ -94,6 +120,7 @@ impl<'a> Busybox<'a> {
                     .run(["/bin/sh", "-euc", BUILD, "busybox-build"])
                     .envs(xx_env())
                     .env("BUSYBOX_ARCH", arch::busybox_arch(target))
+                    .env("SOURCE_DATE_EPOCH", steps.epoch_seconds())
                     .env("MTTS_TREE", TREE)
                     .env("MTTS_OUT", OUT)
                     .mount(TREE, Mount::writable(&self.configured))
@@ -101,7 +128,7 @@ impl<'a> Busybox<'a> {
                 format!("[busybox {target}] make"),
             )
             .output(OUT, OutputMount::Empty);
-        let binary = if steps.recipe().upx {
+        if steps.recipe().upx {
             // Safe because the shell has no standalone/nofork applets:
             // nothing re-executes /proc/self/exe, which UPX breaks.
             steps
@@ -114,22 +141,7 @@ impl<'a> Busybox<'a> {
                 .output(OUT, OutputMount::over(&compiled))
         } else {
             compiled
-        };
-        steps
-            .op(
-                self.links.file(FileActions::new().copy(
-                    &binary,
-                    "/busybox",
-                    "/bin/busybox",
-                    CopyOptions {
-                        mode: Some(0o755),
-                        create_dest_path: true,
-                        ..CopyOptions::default()
-                    },
-                )),
-                rootfs_step(target),
-            )
-            .state()
+        }
     }
 }
 
@@ -232,6 +244,9 @@ fn configure(steps: &Steps, toolchain: &State, tree: &State, context: &State) ->
             with_defaults
                 .run(["/bin/sh", "-euc", CONFIGURE, "busybox-configure"])
                 .env("MTTS_TREE", TREE)
+                // kconfig writes it into autoconf.h, and so into the
+                // version banner: otherwise the binary holds today's date.
+                .env("SOURCE_DATE_EPOCH", steps.epoch_seconds())
                 .env("MTTS_APPLETS", format!("{CONTEXT}/{APPLETS_FILE}"))
                 .env("MTTS_DEFAULT_APPLETS", format!("{DEFAULTS}/{APPLETS_FILE}"))
                 .mount_ro(CONTEXT, &applets)

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::validate;
-use crate::llb::{ImageRef, SourceRange};
+use crate::llb::{Epoch, ImageRef, SourceRange};
 
 /// The built-in recipe: the repository's own stub Dockerfile, so every
 /// default lives in that one file (where Renovate bumps it) and nowhere in
@@ -36,6 +36,9 @@ pub struct Recipe {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TailscaleConfig {
     pub version: String,
+    /// The commit time of `version`'s tag: the image's timestamps unless
+    /// `SOURCE_DATE_EPOCH` is given.
+    pub commit_time: Epoch,
     pub repository: String,
     pub features: Vec<String>,
     /// Drop `[vN]` log lines on stderr (logtail is compiled out).
@@ -155,6 +158,7 @@ impl RawRecipe {
         RawRecipe {
             tailscale: RawTailscale {
                 version: over.tailscale.version.or(self.tailscale.version),
+                commit_time: over.tailscale.commit_time.or(self.tailscale.commit_time),
                 repository: over.tailscale.repository.or(self.tailscale.repository),
                 features: over.tailscale.features.or(self.tailscale.features),
                 verbosity_filter: over
@@ -183,6 +187,7 @@ impl RawRecipe {
 #[serde(deny_unknown_fields)]
 struct RawTailscale {
     version: Option<String>,
+    commit_time: Option<String>,
     repository: Option<String>,
     features: Option<Vec<String>>,
     verbosity_filter: Option<bool>,
@@ -260,6 +265,16 @@ impl Recipe {
             .ok_or_else(|| missing("tailscale.version"))?;
         let version = validate::tailscale_version(&version)
             .map_err(|m| value_err("tailscale.version", m.into()))?;
+        let commit_time = raw
+            .tailscale
+            .commit_time
+            .ok_or_else(|| missing("tailscale.commit_time"))?;
+        let commit_time = Epoch::parse_rfc3339(&commit_time).map_err(|e| {
+            value_err(
+                "tailscale.commit_time",
+                format!("{:?} {e}", validate::short(&commit_time)),
+            )
+        })?;
         let repository = raw
             .tailscale
             .repository
@@ -312,6 +327,7 @@ impl Recipe {
         Ok(Recipe {
             tailscale: TailscaleConfig {
                 version,
+                commit_time,
                 repository,
                 features,
                 verbosity_filter: raw.tailscale.verbosity_filter.unwrap_or(true),
@@ -516,6 +532,21 @@ title = "my-ts"
             let e = parse(text).unwrap_err().to_string();
             assert!(e.contains(key), "{text:?} gave {e}");
         }
+    }
+
+    #[test]
+    fn commit_time_is_a_utc_second() {
+        let e = parse("[tailscale]\ncommit_time = \"2026-08-04 17:32\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with(
+                "tailscale.commit_time: \"2026-08-04 17:32\" is not a UTC time written like 2026-08-04T17:32:46Z"
+            ),
+            "{e}"
+        );
+        let r = parse("[tailscale]\ncommit_time = \"2000-02-29T12:00:00Z\"").unwrap();
+        assert_eq!(r.tailscale.commit_time.seconds(), 951_825_600);
     }
 
     #[test]

@@ -31,65 +31,39 @@ pub(super) struct Image<'a> {
 impl<'a> Image<'a> {
     /// The shared layer: the CA bundle, taken from the Go base.
     pub(super) fn new(steps: &'a Steps<'a>, go_base: &State) -> Self {
-        let certs = steps
-            .op(
-                State::scratch().file(FileActions::new().copy(
-                    go_base,
-                    CA_BUNDLE,
-                    CA_BUNDLE,
-                    CopyOptions {
-                        follow_symlinks: true,
-                        create_dest_path: true,
-                        ..CopyOptions::default()
-                    },
-                )),
-                CERTS_STEP,
-            )
-            .state();
+        let bundle = steps.op(
+            State::scratch().file(FileActions::new().copy(
+                go_base,
+                CA_BUNDLE,
+                CA_BUNDLE,
+                CopyOptions {
+                    follow_symlinks: true,
+                    create_dest_path: true,
+                    ..CopyOptions::default()
+                },
+            )),
+            CERTS_STEP,
+        );
+        let certs = steps.layer(&bundle.state(), CERTS_STEP);
         Image { steps, certs }
     }
 
-    /// The image filesystem: busybox rootfs, CA bundle, `/usr/local/bin`,
-    /// each its own layer. MergeOp stacks them without copying; older
-    /// daemons get the same layers from chained copies.
+    /// The image filesystem, one layer each: the applet links,
+    /// `/bin/busybox`, the CA bundle and `/usr/local/bin`.
     pub(super) fn filesystem(
         &self,
         target: &Platform,
-        rootfs: &State,
-        usr_local_bin: &State,
+        [links, busybox, usr_local_bin]: [State; 3],
     ) -> State {
-        let steps = self.steps;
-        let name = format!("[image {target}] assemble");
-        if steps.req.daemon.merge_op {
-            return steps
-                .op(
-                    State::merge(&[rootfs.clone(), self.certs.clone(), usr_local_bin.clone()]),
-                    name,
-                )
-                .state();
-        }
-        let everything = CopyOptions {
-            dir_copy_contents: true,
-            follow_symlinks: false,
-            create_dest_path: true,
-            ..CopyOptions::default()
-        };
-        let with_certs = steps
-            .op(
-                rootfs.file(FileActions::new().copy(&self.certs, "/", "/", everything.clone())),
-                format!("[image {target}] add ca-certificates.crt"),
-            )
-            .state();
-        steps
-            .op(
-                with_certs.file(FileActions::new().copy(usr_local_bin, "/", "/", everything)),
-                name,
-            )
-            .state()
+        self.steps.stack(
+            &format!("[image {target}] assemble"),
+            &[links, busybox, self.certs.clone(), usr_local_bin],
+        )
     }
 
-    /// The OCI image config for `target`, with a history entry per layer.
-    /// BuildKit's exporter fills in the rootfs diff ids and the times.
+    /// The OCI image config for `target`, with a history entry per layer,
+    /// created at the build's epoch. BuildKit's exporter fills in the
+    /// rootfs diff ids.
     pub(super) fn config(&self, target: &Platform) -> ImageConfiguration {
         let labels: HashMap<String, String> = labels(self.steps).into_iter().collect();
         let mut config = Config::default();
@@ -104,7 +78,9 @@ impl<'a> Image<'a> {
         image.set_os(Os::from(target.os()));
         image.set_variant(target.variant().map(String::from));
         image.set_config(Some(config));
-        image.set_history(Some(history(target)));
+        let created = self.steps.req.args.source_date_epoch.to_string();
+        image.set_created(Some(created.clone()));
+        image.set_history(Some(history(target, &created)));
         image
     }
 }
@@ -114,20 +90,21 @@ const CERTS_STEP: &str = "[image] ca-certificates.crt";
 
 /// One history entry per layer, bottom up, named by the step that made it
 /// (BuildKit would otherwise name an exec-made layer by its whole script),
-/// saying which frontend built it. The layers: the applet links and the
-/// busybox binary (two layers of the rootfs), the CA bundle,
-/// `/usr/local/bin`; the same with and without MergeOp.
-fn history(target: &Platform) -> Vec<History> {
+/// saying which frontend built it. The layers: the applet links, the
+/// busybox binary, the CA bundle, `/usr/local/bin`; the same with and
+/// without MergeOp.
+fn history(target: &Platform, created: &str) -> Vec<History> {
     let built_by = format!("mtts-frontend {}", env!("CARGO_PKG_VERSION"));
     [
         super::busybox::LINKS_STEP.to_string(),
-        super::busybox::rootfs_step(target),
+        super::busybox::binary_step(target),
         CERTS_STEP.to_string(),
         super::tailscale::usr_local_bin_step(target),
     ]
     .into_iter()
     .map(|step| {
         let mut h = History::default();
+        h.set_created(Some(created.to_string()));
         h.set_created_by(Some(step));
         h.set_comment(Some(built_by.clone()));
         h

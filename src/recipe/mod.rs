@@ -75,7 +75,8 @@ pub async fn build<I: Inputs>(
             // FROM scratch
             let image = Image::new(&steps, builder.go_base());
             steps.for_each_platform(|p| {
-                let fs = image.filesystem(p, &busybox.rootfs(p), &builder.usr_local_bin(p));
+                let [links, busybox] = busybox.layers(p);
+                let fs = image.filesystem(p, [links, busybox, builder.usr_local_bin(p)]);
                 (fs, Some(image.config(p)))
             })
         }
@@ -143,6 +144,50 @@ impl Steps<'_> {
             name,
         )
         .state()
+    }
+
+    /// The build's epoch as `SOURCE_DATE_EPOCH` is written, for tools that
+    /// would otherwise write today's date into what they make.
+    fn epoch_seconds(&self) -> String {
+        self.req.args.source_date_epoch.seconds().to_string()
+    }
+
+    /// `state` made into an image layer: copied onto scratch with every
+    /// entry's time set to the build's epoch, so the layer's bytes depend
+    /// on what is in it, not on when the step `made_by` ran.
+    fn layer(&self, state: &State, made_by: &str) -> State {
+        let epoch = self.req.args.source_date_epoch;
+        self.op(
+            state.restamped(epoch),
+            format!("{made_by}: times set to {epoch}"),
+        )
+        .state()
+    }
+
+    /// `layers` stacked bottom up, each staying its own layer: a MergeOp,
+    /// which copies nothing. Daemons without one get copies of each layer
+    /// onto the ones below, times again set to the epoch.
+    fn stack(&self, name: &str, layers: &[State]) -> State {
+        if self.req.daemon.merge_op {
+            return self.op(State::merge(layers), name).state();
+        }
+        let Some((bottom, above)) = layers.split_first() else {
+            return State::scratch();
+        };
+        let onto = CopyOptions {
+            dir_copy_contents: true,
+            create_dest_path: true,
+            timestamp: Some(self.req.args.source_date_epoch),
+            ..CopyOptions::default()
+        };
+        above
+            .iter()
+            .enumerate()
+            .fold(bottom.clone(), |below, (i, layer)| {
+                let files = FileActions::new().copy(layer, "/", "/", onto.clone());
+                let step = format!("{name} ({}/{})", i + 2, layers.len());
+                self.op(below.file(files), step).state()
+            })
     }
 
     fn for_each_platform(

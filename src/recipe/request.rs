@@ -6,7 +6,7 @@ use std::fmt;
 
 use super::config::Recipe;
 use super::validate;
-use crate::llb::{NetMode, Platform, ResolveMode};
+use crate::llb::{Epoch, NetMode, Platform, ResolveMode};
 
 /// The platforms the image is made for, with the routers they serve.
 pub const SUPPORTED_PLATFORMS: &[&str] = &["linux/amd64", "linux/arm64", "linux/arm/v7"];
@@ -141,13 +141,16 @@ pub struct BuildArgs {
     /// `GOPROXY` for the module download only (a module mirror); `None`
     /// leaves the golang image's default.
     pub goproxy: Option<String>,
+    /// Every file's time and the image's `created`: `SOURCE_DATE_EPOCH`,
+    /// else the recipe's `tailscale.commit_time`.
+    pub source_date_epoch: Epoch,
     /// Arguments given that this build does not use (to warn about).
     pub unused: Vec<String>,
 }
 
 /// The build arguments this frontend takes, with what each one does (the
 /// outline shows them; anything else given is reported as unused).
-pub const BUILD_ARGS: [(&str, &str); 5] = [
+pub const BUILD_ARGS: [(&str, &str); 6] = [
     (
         "TAILSCALE_VERSION",
         "Tailscale release to build (recipe: tailscale.version)",
@@ -168,6 +171,10 @@ pub const BUILD_ARGS: [(&str, &str); 5] = [
         "GOPROXY",
         "Go module proxy for the module download only (default: the golang image's)",
     ),
+    (
+        "SOURCE_DATE_EPOCH",
+        "seconds since 1970 for every file's time and the image's created time (default: the recipe's tailscale.commit_time)",
+    ),
 ];
 
 /// Build arguments BuildKit and buildx set on their own; never "unused".
@@ -185,20 +192,24 @@ fn is_builtin_arg(name: &str) -> bool {
                 | "ftp_proxy"
                 | "no_proxy"
                 | "all_proxy"
-                | "SOURCE_DATE_EPOCH"
         )
 }
 
 impl BuildArgs {
     /// The value each of [`BUILD_ARGS`] has in this build (empty: unset).
-    pub fn values(&self) -> [(&'static str, &'static str, String); 5] {
-        let [ts, bb, sha, oci, proxy] = BUILD_ARGS;
+    pub fn values(&self) -> [(&'static str, &'static str, String); 6] {
+        let [ts, bb, sha, oci, proxy, epoch] = BUILD_ARGS;
         [
             (ts.0, ts.1, self.tailscale_version.clone()),
             (bb.0, bb.1, self.busybox_version.clone()),
             (sha.0, sha.1, self.busybox_sha256.clone()),
             (oci.0, oci.1, self.oci_version.clone()),
             (proxy.0, proxy.1, self.goproxy.clone().unwrap_or_default()),
+            (
+                epoch.0,
+                epoch.1,
+                self.source_date_epoch.seconds().to_string(),
+            ),
         ]
     }
 
@@ -273,6 +284,12 @@ impl BuildArgs {
             }
             None => None,
         };
+        // As BuildKit's Dockerfile frontend reads it: set and empty is unset.
+        let source_date_epoch = match args.get("SOURCE_DATE_EPOCH") {
+            Some(v) if !v.is_empty() => Epoch::parse_seconds(v)
+                .map_err(|e| err("SOURCE_DATE_EPOCH", format!("{:?} {e}", validate::short(v))))?,
+            _ => recipe.tailscale.commit_time,
+        };
         let unused = args
             .keys()
             .filter(|k| !BUILD_ARGS.iter().any(|(n, _)| n == k) && !is_builtin_arg(k))
@@ -284,6 +301,7 @@ impl BuildArgs {
             busybox_sha256,
             oci_version,
             goproxy,
+            source_date_epoch,
             unused,
         })
     }

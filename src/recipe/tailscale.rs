@@ -154,12 +154,17 @@ impl<'a> Tailscale<'a> {
     /// `/usr/local/bin` for `target` as one snapshot, so the image carries
     /// the binary in exactly one layer. Adding the symlinks in a later
     /// layer would make RouterOS's overlay copy the whole ~3.5 MB binary up
-    /// again.
+    /// again. Its times are the build's epoch.
     pub(super) fn usr_local_bin(&self, target: &Platform) -> State {
+        let name = usr_local_bin_step(target);
+        self.steps
+            .layer(&self.lay_out_usr_local_bin(target, &name), &name)
+    }
+
+    fn lay_out_usr_local_bin(&self, target: &Platform, name: &str) -> State {
         let steps = self.steps;
         let binary = self.binary(target);
         let combined = format!("{BIN_DIR}/{BINARY}");
-        let name = usr_local_bin_step(target);
         let files = FileActions::new()
             .mkdir(BIN_DIR, 0o755, true)
             .copy(
