@@ -160,6 +160,26 @@ impl Daemon {
     }
 }
 
+/// The recipe's `tailscale.commit_time`, as written and in seconds (by
+/// `date`, not by our own parser): the default epoch of every image.
+pub fn recipe_commit_time() -> (String, u64) {
+    let recipe = default_recipe();
+    let written = recipe
+        .lines()
+        .find_map(|l| l.strip_prefix("commit_time = "))
+        .map(|v| v.trim_matches('"').to_string())
+        .unwrap_or_else(|| panic!("no commit_time in the Dockerfile"));
+    let out = Command::new("date")
+        .args(["-u", "-d", &written, "+%s"])
+        .output()
+        .unwrap_or_else(|e| panic!("date: {e}"));
+    let seconds = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("date -d {written}: {e}"));
+    (written, seconds)
+}
+
 /// The repository's own recipe: the root Dockerfile without its
 /// `# syntax=` line.
 pub fn default_recipe() -> String {

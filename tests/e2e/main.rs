@@ -15,6 +15,8 @@ mod image_config;
 mod conversation;
 mod elf;
 mod harness;
+// Its digests are for the reproducibility test.
+#[allow(dead_code)]
 mod oci;
 mod rebuilds;
 
@@ -162,7 +164,7 @@ fn assert_history_names_the_steps(image: &PlatformImage) {
         names,
         [
             "[busybox] applet links from busybox.links".to_string(),
-            format!("[busybox {p}] rootfs"),
+            format!("[busybox {p}] /bin/busybox"),
             "[image] ca-certificates.crt".to_string(),
             format!("[tailscale {p}] /usr/local/bin"),
         ],
@@ -178,6 +180,25 @@ fn assert_history_names_the_steps(image: &PlatformImage) {
             h["comment"],
             format!("mtts-frontend {}", env!("CARGO_PKG_VERSION")),
             "{p}"
+        );
+    }
+    // Every file, link and directory carries the recipe's epoch, the
+    // Tailscale tag's commit time, and so do the config and history.
+    let epoch = harness::recipe_commit_time();
+    assert_eq!(image.config["created"], epoch.0, "{p}: created");
+    for h in &history {
+        assert_eq!(h["created"], epoch.0, "{p}: history created");
+    }
+    for (i, layer) in image.layers.iter().enumerate() {
+        let off: Vec<(&String, u64)> = layer
+            .iter()
+            .filter(|(_, e)| e.mtime != epoch.1)
+            .map(|(path, e)| (path, e.mtime))
+            .collect();
+        assert!(
+            off.is_empty(),
+            "{p}: layer {i}: not at {}: {off:?}",
+            epoch.0
         );
     }
     for (layer, path) in image.layers.iter().zip([
@@ -600,9 +621,9 @@ fn oldest_daemon_builds_a_real_platform_with_the_fallback_graph() {
         "the fallback graph was used:\n{log}"
     );
     let oci = Oci::open(&archive);
-    let images = oci.images();
-    assert_eq!(images.len(), 1);
-    let image = &images[0];
+    let built = oci.images();
+    assert_eq!(built.len(), 1);
+    let image = &built[0];
     image_config::assert_runs_tailscaled(&image.config["config"], "docker 26");
     assert_history_names_the_steps(image);
     for link in ["usr/local/bin/tailscale", "usr/local/bin/tailscaled"] {
@@ -618,6 +639,18 @@ fn oldest_daemon_builds_a_real_platform_with_the_fallback_graph() {
         .filter(|l| l.contains_key("usr/local/bin/tailscale.combined"))
         .count();
     assert_eq!(with_binary, 1, "the binary in exactly one layer");
+    // The same uncompressed layers as today's daemon made, though there an
+    // exec made the links and here a file op: only file times could have
+    // told them apart, and those are the epoch.
+    let today = images()
+        .into_iter()
+        .find(|i| i.platform == "linux/amd64")
+        .unwrap_or_else(|| panic!("no linux/amd64 image from docker 28"));
+    assert_eq!(
+        image.diff_ids(),
+        today.diff_ids(),
+        "diff ids of linux/amd64: docker 26 vs docker 28"
+    );
     let rootfs = out_dir("rootfs").join("docker26-linux-amd64");
     image.extract(&rootfs);
     let t = target("linux/amd64");

@@ -18,6 +18,10 @@ pub struct PlatformImage {
     /// `linux/arm/v7`.
     pub platform: String,
     pub config: Value,
+    pub manifest_digest: String,
+    pub config_digest: String,
+    /// The compressed layers' digests, in order.
+    pub layer_digests: Vec<String>,
     /// Each layer's files, in order.
     pub layers: Vec<BTreeMap<String, Entry>>,
     /// Bytes of the compressed layers.
@@ -28,6 +32,8 @@ pub struct PlatformImage {
 #[derive(Clone, Debug)]
 pub struct Entry {
     pub mode: u32,
+    /// Seconds since 1970.
+    pub mtime: u64,
     pub link: Option<String>,
     pub dir: bool,
     pub data: Vec<u8>,
@@ -72,6 +78,20 @@ impl Oci {
             .unwrap_or_else(|| panic!("blob {digest} missing"))
     }
 
+    /// The digest of what the archive's index.json points to: the image
+    /// index of a multi-platform image, as a registry would publish it.
+    pub fn index_digest(&self) -> String {
+        let manifests = self.index["manifests"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(manifests.len(), 1, "one image in the archive");
+        manifests[0]["digest"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     pub fn json(&self, digest: &str) -> Value {
         serde_json::from_slice(self.blob(digest)).unwrap_or_else(|e| panic!("{digest}: {e}"))
     }
@@ -108,10 +128,21 @@ impl Oci {
                 .iter()
                 .map(|l| l["size"].as_u64().unwrap_or(0))
                 .sum();
-            let config = self.json(doc["config"]["digest"].as_str().unwrap_or_default());
+            let config_digest = doc["config"]["digest"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let config = self.json(&config_digest);
+            let layer_digests = layer_descs
+                .iter()
+                .map(|l| l["digest"].as_str().unwrap_or_default().to_string())
+                .collect();
             out.push(PlatformImage {
                 platform,
                 config,
+                manifest_digest: digest,
+                config_digest,
+                layer_digests,
                 layers,
                 compressed_size,
             });
@@ -164,6 +195,16 @@ impl PlatformImage {
         }
     }
 
+    /// The uncompressed layers' digests, from the config.
+    pub fn diff_ids(&self) -> Vec<String> {
+        self.config["rootfs"]["diff_ids"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| d.as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
     /// Sum of the regular files' sizes: the extracted root filesystem.
     pub fn rootfs_size(&self) -> u64 {
         self.merged()
@@ -190,6 +231,7 @@ fn layer_entries(blob: &[u8]) -> BTreeMap<String, Entry> {
             .flatten()
             .map(|l| l.display().to_string());
         let mode = entry.header().mode().unwrap_or(0);
+        let mtime = entry.header().mtime().unwrap_or(0);
         let dir = entry.header().entry_type().is_dir();
         let mut data = Vec::new();
         entry
@@ -203,6 +245,7 @@ fn layer_entries(blob: &[u8]) -> BTreeMap<String, Entry> {
             path,
             Entry {
                 mode,
+                mtime,
                 link,
                 dir,
                 data,
