@@ -8,7 +8,7 @@
 #   docker buildx build --platform linux/amd64,linux/arm64,linux/arm/v7 -t mikrotik-tailscale .
 #
 # Build args: TAILSCALE_VERSION, BUSYBOX_VERSION + BUSYBOX_SHA256, OCI_VERSION,
-# GOPROXY.
+# GOPROXY, SOURCE_DATE_EPOCH.
 
 # Compress tailscale.combined and busybox with UPX (LZMA).
 upx = true

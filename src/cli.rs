@@ -41,7 +41,8 @@ pub struct GraphArgs {
     #[arg(long = "platform", value_name = "PLATFORM")]
     pub platforms: Vec<String>,
     /// Build argument KEY=VALUE (repeatable): TAILSCALE_VERSION,
-    /// BUSYBOX_VERSION, BUSYBOX_SHA256, OCI_VERSION, GOPROXY.
+    /// BUSYBOX_VERSION, BUSYBOX_SHA256, OCI_VERSION, GOPROXY,
+    /// SOURCE_DATE_EPOCH.
     #[arg(long = "build-arg", value_name = "KEY=VALUE")]
     pub build_args: Vec<String>,
     /// Image label KEY=VALUE (repeatable), like `docker buildx build --label`.
