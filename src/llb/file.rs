@@ -342,9 +342,7 @@ impl State {
             meta: OpMeta::default(),
         }
     }
-}
 
-impl State {
     /// This filesystem copied onto scratch with every entry's modification
     /// time set to `epoch`: a layer whose bytes do not depend on when the
     /// ops that made it ran.

@@ -160,6 +160,21 @@ impl Daemon {
     }
 }
 
+/// Copies the directory `from` (a build context) to `to`, so a test can
+/// edit its own copy.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{}: {e}", to.display()));
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let entry = entry.unwrap_or_else(|e| panic!("{e}"));
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}
+
 /// The recipe's `tailscale.commit_time`, as written and in seconds (by
 /// `date`, not by our own parser): the default epoch of every image.
 pub fn recipe_commit_time() -> (String, u64) {

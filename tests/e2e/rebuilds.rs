@@ -5,21 +5,7 @@
 
 use std::path::Path;
 
-use crate::harness::{self, Daemon, Step, fixture, out_dir};
-
-/// Copies the e2e build context to a scratch directory of its own.
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{}: {e}", to.display()));
-    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
-        let entry = entry.unwrap_or_else(|e| panic!("{e}"));
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap_or_else(|e| panic!("{e}"));
-        }
-    }
-}
+use crate::harness::{self, Daemon, Step, copy_dir, fixture, out_dir};
 
 /// The amd64 image from `context`, kept only in the build cache; the steps
 /// BuildKit reported.
