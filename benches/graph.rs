@@ -45,6 +45,7 @@ fn request_for(platforms: &[&str]) -> BuildRequest {
         target: None,
         recipe: None,
         build_platform: Some(BUILD_PLATFORM.to_string()),
+        locals: Vec::new(),
     };
     offline::request(&args).unwrap_or_else(|e| panic!("building the request: {e:#}"))
 }

@@ -23,6 +23,7 @@ fn args(platforms: &[&str], build_args: &[&str]) -> GraphArgs {
         target: None,
         recipe: None,
         build_platform: Some(BUILD_PLATFORM.to_string()),
+        locals: Vec::new(),
     }
 }
 
@@ -650,6 +651,52 @@ fn targets_pick_their_part_of_the_graph() {
         !g.vertices
             .iter()
             .any(|v| v.name().is_some_and(|n| n.starts_with("[tailscale linux")))
+    );
+}
+
+/// `llb --local NAME` for `buildctl build --local NAME=DIR`: the input is
+/// the session's local of that name, and a directory in place of golang
+/// runs with the golang image's environment (Go on PATH), as the published
+/// image would give it.
+#[test]
+fn locals_replace_inputs_for_buildctl() {
+    let mut a = args(&["linux/arm64"], &[]);
+    a.locals = vec!["golang".into(), "tailscale".into()];
+    let g = graph_of(&a);
+    let identifiers: Vec<String> = g
+        .vertices
+        .iter()
+        .filter_map(|v| v.source())
+        .map(|s| s.identifier.clone())
+        .collect();
+    assert!(identifiers.contains(&"local://golang".to_string()));
+    assert!(identifiers.contains(&"local://tailscale".to_string()));
+    assert!(
+        !identifiers
+            .iter()
+            .any(|i| i.contains("golang:") || i.starts_with("git://")),
+        "neither the golang pin nor the git source remains: {identifiers:?}"
+    );
+    let build = one(&g, "[tailscale linux/arm64] go build");
+    let env = env_of(build);
+    assert!(
+        env.get("PATH")
+            .is_some_and(|p| p.split(':').any(|d| d == "/usr/local/go/bin")),
+        "{env:?}"
+    );
+    assert_eq!(env.get("GOPATH").map(String::as_str), Some("/go"));
+    // The recipe's other inputs stay as pinned.
+    assert!(
+        identifiers
+            .iter()
+            .any(|i| i.starts_with("docker-image://") && i.contains("alpine"))
+    );
+
+    a.locals = vec!["golang".into(), "gollang".into()];
+    let e = error_of(&a);
+    assert!(
+        e.contains("--local \"gollang\"") && e.contains("golang, alpine, xx, tailscale, busybox"),
+        "{e}"
     );
 }
 

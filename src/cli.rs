@@ -20,7 +20,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write the marshalled LLB definition (pb.Definition) to stdout, e.g.
-    /// for `buildctl build --local context=. < def.pb`.
+    /// for `buildctl build --local context=. < def.pb` (with `--local NAME`,
+    /// add `--local NAME=DIR` there).
     Llb(GraphArgs),
     /// Print the build graph for people: one line per vertex with its
     /// digest, kind, platform and description.
@@ -57,6 +58,13 @@ pub struct GraphArgs {
     /// The platform the build runs on (default: this machine's).
     #[arg(long, value_name = "PLATFORM")]
     pub build_platform: Option<String>,
+    /// Take input NAME (repeatable): golang, alpine, xx, tailscale or
+    /// busybox, from the directory buildctl is given as `--local NAME=DIR`
+    /// instead of the recipe's image or source. A directory in place of an
+    /// image runs with that image's published environment (PATH, GOPATH,
+    /// workdir): for golang, a golang image's root filesystem.
+    #[arg(long = "local", value_name = "NAME")]
+    pub locals: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -76,6 +84,7 @@ impl From<GraphArgs> for mtts_frontend::offline::Options {
             target: a.target,
             recipe: a.recipe,
             build_platform: a.build_platform,
+            locals: a.locals,
         }
     }
 }

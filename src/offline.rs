@@ -2,7 +2,9 @@
 //! without a BuildKit (base image configs as the images publish them: see
 //! [`recipe::Unresolved`]).
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 use anyhow::Context as _;
 use serde::Serialize;
@@ -13,8 +15,8 @@ use crate::llb::{
     marshal,
 };
 use crate::recipe::{
-    self, BuildRequest, CONTEXT_PATHS, DaemonSupport, PlatformResult, Recipe, RequestOptions,
-    Unresolved, request::InputError,
+    self, BuildRequest, CONTEXT_PATHS, DaemonSupport, INPUT_NAMES, Named, PlatformResult, Recipe,
+    RequestOptions, Unresolved, request::InputError,
 };
 
 /// What to build, as the offline commands take it: the inputs `docker
@@ -32,6 +34,16 @@ pub struct Options {
     pub recipe: Option<PathBuf>,
     /// Where the build runs; none: this machine's platform.
     pub build_platform: Option<String>,
+    /// Inputs (`golang`, `tailscale`, ...) taken from the session's local
+    /// of the same name, i.e. buildctl's `--local NAME=DIR`.
+    pub locals: Vec<String>,
+}
+
+/// A `--local` that names no input of the recipe.
+#[derive(Debug, thiserror::Error)]
+#[error("--local {name:?}: the recipe has no input of that name; its inputs are {}", INPUT_NAMES.join(", "))]
+pub struct UnknownLocal {
+    pub name: String,
 }
 
 /// Turns the offline options into a checked build request, logging its
@@ -78,26 +90,61 @@ pub fn definition(options: &Options) -> anyhow::Result<Definition> {
 
 /// Every platform's result for `options`.
 pub fn results(options: &Options) -> anyhow::Result<Vec<PlatformResult>> {
-    results_for(&request(options)?)
+    results_with_locals(&request(options)?, &options.locals)
 }
 
-/// Every platform's result for a checked request.
+/// Every platform's result for a checked request, with the recipe's own
+/// inputs.
 pub fn results_for(req: &BuildRequest) -> anyhow::Result<Vec<PlatformResult>> {
+    results_with_locals(req, &[])
+}
+
+/// Every platform's result for a checked request, with the inputs named in
+/// `locals` taken from the session's locals of those names.
+pub fn results_with_locals(
+    req: &BuildRequest,
+    locals: &[String],
+) -> anyhow::Result<Vec<PlatformResult>> {
+    if let Some(name) = locals.iter().find(|n| !INPUT_NAMES.contains(&n.as_str())) {
+        return Err(UnknownLocal { name: name.clone() }.into());
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .context("starting the async runtime")?;
-    // The inputs as `buildctl build --local context=DIR` provides them: the
-    // build context as the session's `context` local source, images as the
-    // recipe pins them, no named contexts.
+    let asked = Mutex::new(BTreeSet::new());
+    // The inputs as `buildctl build --local context=DIR [--local NAME=DIR]`
+    // provides them: the build context as the session's `context` local
+    // source, each `--local` input as the local of its name, the other
+    // images as the recipe pins them.
     let inputs = Unresolved {
         context: Source::local("context")
             .include_patterns(CONTEXT_PATHS)
             .shared_key_hint("context")
             .named("[context] patches/ busybox-applets.config")
             .state(),
-        named: |_: &str| Ok(None),
+        named: |name: &str| {
+            if let Ok(mut asked) = asked.lock() {
+                asked.insert(name.to_string());
+            }
+            Ok(locals.iter().any(|l| l == name).then(|| {
+                Named::Tree(
+                    Source::local(name)
+                        .shared_key_hint(name)
+                        .named(format!("[context {name}] local {name}"))
+                        .state(),
+                )
+            }))
+        },
     };
-    Ok(runtime.block_on(recipe::build(req, &inputs))?)
+    let results = runtime.block_on(recipe::build(req, &inputs))?;
+    let asked = asked.into_inner().unwrap_or_default();
+    for name in locals.iter().filter(|n| !asked.contains(*n)) {
+        tracing::warn!(
+            "--local {name}: target {:?} does not use it",
+            req.target.to_string()
+        );
+    }
+    Ok(results)
 }
 
 /// One definition for several platforms' results.

@@ -35,6 +35,13 @@ pub trait Inputs: ImageMetaResolver + Sync {
     /// What the user gave in place of input `name`, if anything. Asking is
     /// what makes a named context "used".
     fn named_context(&self, name: &str) -> Result<Option<Named>, SourceError>;
+
+    /// The environment a directory given in place of base image `pin` runs
+    /// with: none but BuildKit's default PATH, unless these inputs know the
+    /// image's config without asking a registry.
+    fn tree_config(&self, _pin: &ImageRef) -> ImageMeta {
+        ImageMeta::plain()
+    }
 }
 
 /// An input that could not be had.
@@ -69,7 +76,7 @@ pub async fn base_image<I: Inputs>(
             return Ok(BaseImage {
                 state: state
                     .with_platform(build_platform)
-                    .with_image_config(&ImageMeta::plain()),
+                    .with_image_config(&inputs.tree_config(pin)),
                 from_named_context: true,
             });
         }
@@ -157,5 +164,11 @@ where
 
     fn named_context(&self, name: &str) -> Result<Option<Named>, SourceError> {
         (self.named)(name)
+    }
+
+    /// The published config: a directory in place of golang is expected to
+    /// be a golang root, with Go where that image's PATH has it.
+    fn tree_config(&self, pin: &ImageRef) -> ImageMeta {
+        published_config(pin)
     }
 }
