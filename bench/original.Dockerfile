@@ -1,8 +1,8 @@
 # The upstream project's hand-written Dockerfile (Lumpiasty/mikrotik-tailscale
 # at HEAD), transcribed stage by stage and command by command for
-# scripts/bench, so that it builds offline on the e2e fixtures. Its long
-# explanations are cut to short comments; the stages, ARGs, commands and their
-# order are the original's. What differs, and why:
+# scripts/bench, so that it builds offline with the real tools of the e2e
+# fixtures. Its long explanations are cut to short comments; the stages,
+# ARGs, commands and their order are the original's. What differs, and why:
 #
 #  * No `# syntax=docker/dockerfile:1.25.0@sha256:...` line: that would pull a
 #    frontend image from a registry. The daemon's built-in Dockerfile frontend
@@ -10,29 +10,23 @@
 #  * The base images are named `golang`, `alpine` and `xx` instead of their
 #    pinned references (golang:1.26.5-alpine@sha256:0178a641...,
 #    alpine:3.24.1@sha256:28bd5fe8..., tonistiigi/xx:1.9.0@sha256:c64defb9...),
-#    so that `--build-context NAME=docker-image://mtts-fixture-NAME:bench`
-#    supplies them, the same fixture images our frontend gets. The stage `xx`
-#    is replaced by the context of the same name.
-#  * TAILSCALE_VERSION defaults to v1.98.5, the version our recipe pins (the
-#    original's HEAD has v1.102.2).
-#  * `git clone --depth 1 --branch ${TAILSCALE_VERSION} ...` is
-#    `COPY --from=tailscale / /src/tailscale`: the fixture tree from the named
-#    context `tailscale`. The ARG is still declared where it was, so, as in
-#    the original, every RUN after it sees it and reruns when it changes.
-#  * `wget busybox-${BUSYBOX_VERSION}.tar.bz2 && tar xf ...` is a COPY of the
-#    fixture tree from the named context `busybox-src` into the directory the
-#    tarball would have made. It cannot be called `busybox`, the name our
-#    frontend uses: a named context replaces the stage of the same name, and
-#    this file has a stage called busybox.
+#    so that `--build-context NAME=docker-image://mtts-fixture-NAME:TAG`
+#    supplies them, the same fixture images our frontend gets (their `apk`
+#    checks that the image has each package asked for). The stage `xx` is
+#    replaced by the context of the same name.
+#  * Where the original fetches from the internet, the fetch is the same
+#    command pointed at the bench's local servers (tests/e2e/fixtures/
+#    sources.sh): `git clone` from TAILSCALE_GIT instead of GitHub, `wget`
+#    from BUSYBOX_MIRROR instead of busybox.net, and Go's modules from the
+#    GOPROXY build argument instead of Go's default proxy. The three ARGs
+#    are the additions; their defaults give the original's behaviour.
 #  * The patch file and busybox-applets.config come from the bench's build
 #    context (the e2e fixture context plus patches/stderr_verbosity_filter.go).
 #
-# With the fixtures, the applet probe in the busybox stage cannot run the
-# binary it probes: the fake busybox is a text file. That is what a machine
-# without QEMU/binfmt sees for every cross-compiled target (the real
-# probe only works for the build machine's own architecture): the shell
-# cannot exec it, never prints "applet not found", and a link is made for
-# every enabled Kconfig symbol, features included, not just for the applets.
+# The applet probe in the busybox stage runs the target's busybox: on a build
+# machine of another architecture only QEMU user emulation registered in
+# binfmt_misc makes that work, as the original's users run it. scripts/bench
+# registers it for the original's builds.
 
 # xx: cross-compilation helpers (xx-clang, xx-apk, xx-info).
 FROM --platform=$BUILDPLATFORM xx AS xx
@@ -42,7 +36,11 @@ FROM --platform=$BUILDPLATFORM xx AS xx
 # ---------------------------------------------------------------------------
 FROM --platform=$BUILDPLATFORM golang AS builder
 
-ARG TAILSCALE_VERSION=v1.98.5
+ARG TAILSCALE_VERSION=v1.102.2
+# (bench) Where the clone and the modules come from.
+ARG TAILSCALE_GIT=https://github.com/tailscale/tailscale.git
+# (empty: Go's own default)
+ARG GOPROXY
 
 # Set by buildx for each target platform.
 ARG TARGETOS
@@ -54,9 +52,9 @@ RUN apk add --no-cache \
     upx \
     ca-certificates
 
-# Stands in for: git clone --depth 1 --branch ${TAILSCALE_VERSION} \
-#   https://github.com/tailscale/tailscale.git /src/tailscale
-COPY --from=tailscale / /src/tailscale
+# The release tag only, no history.
+RUN git clone --depth 1 --branch ${TAILSCALE_VERSION} \
+    ${TAILSCALE_GIT} /src/tailscale
 
 WORKDIR /src/tailscale
 
@@ -134,6 +132,8 @@ FROM --platform=$BUILDPLATFORM alpine AS busybox
 COPY --from=xx / /
 
 ARG BUSYBOX_VERSION=1.38.0
+# (bench) Where the tarball comes from.
+ARG BUSYBOX_MIRROR=https://busybox.net/downloads
 
 ARG TARGETPLATFORM
 ARG TARGETARCH
@@ -152,9 +152,8 @@ RUN apk add --no-cache \
         upx && \
     xx-apk add --no-cache musl-dev gcc linux-headers
 
-# Stands in for: wget -q https://busybox.net/downloads/busybox-${BUSYBOX_VERSION}.tar.bz2 \
-#   && tar xf busybox-${BUSYBOX_VERSION}.tar.bz2
-COPY --from=busybox-src / /busybox-${BUSYBOX_VERSION}/
+RUN wget -q ${BUSYBOX_MIRROR}/busybox-${BUSYBOX_VERSION}.tar.bz2 \
+ && tar xf busybox-${BUSYBOX_VERSION}.tar.bz2
 WORKDIR /busybox-${BUSYBOX_VERSION}
 
 COPY busybox-applets.config /tmp/applets.config
