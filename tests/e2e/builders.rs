@@ -25,7 +25,7 @@ mod oci;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use harness::{Daemon, env, fixture, out_dir, run, stub, try_run};
+use harness::{Daemon, env, fixture, out_dir, run, stub, stub_for, try_run};
 use oci::{Oci, PlatformImage};
 
 const BUILDER: &str = "mtts-standalone";
@@ -87,27 +87,15 @@ fn buildx_remote_driver_builds_through_syntax_on_standalone_buildkit() {
 
     // The stub names the frontend image in the registry; the daemon pulls it.
     let frontend = format!("{}/{}", s.registry, env("MTTS_E2E_FRONTEND"));
-    let dockerfile = out_dir("stubs").join("Dockerfile.standalone");
-    std::fs::write(
-        &dockerfile,
-        format!("# syntax={frontend}\n{}", daemon.real_recipe()),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let dockerfile = stub_for(&frontend, "Dockerfile.standalone", &daemon.real_recipe());
     let archive = out_dir("builders").join("remote.oci.tar");
     let _ = std::fs::remove_file(&archive);
     let mut cmd = buildx(&daemon, &config);
     cmd.args(["build", "--builder", BUILDER, "--progress", "plain"])
         .arg("-f")
         .arg(&dockerfile);
-    for image in ["golang", "alpine", "xx"] {
-        cmd.arg("--build-context").arg(format!(
-            "{image}=docker-image://{}/mtts-fixture-{image}:e2e",
-            s.registry
-        ));
-    }
+    cmd.args(daemon.input_args(&format!("{}/", s.registry)));
     cmd.args([
-        "--build-arg",
-        &format!("GOPROXY={}", daemon.goproxy),
         "--platform",
         "linux/amd64",
         "--provenance=false",

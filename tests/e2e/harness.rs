@@ -113,19 +113,31 @@ impl Daemon {
         self.buildx_in(&fixture("context"), dockerfile, extra)
     }
 
+    /// The fixture base images as named contexts (from the registry
+    /// `prefix`, e.g. `127.0.0.1:5310/`, or the daemon's own images with
+    /// ""), and the module proxy as GOPROXY.
+    pub fn input_args(&self, prefix: &str) -> Vec<String> {
+        let mut args = Vec::new();
+        for image in ["golang", "alpine", "xx"] {
+            args.push("--build-context".to_string());
+            args.push(format!(
+                "{image}=docker-image://{prefix}mtts-fixture-{image}:e2e"
+            ));
+        }
+        args.extend([
+            "--build-arg".to_string(),
+            format!("GOPROXY={}", self.goproxy),
+        ]);
+        args
+    }
+
     /// The same with another build context.
     pub fn buildx_in(&self, context: &Path, dockerfile: &Path, extra: &[&str]) -> Build {
         let mut cmd = self.docker();
         cmd.args(["buildx", "build", "--progress", "plain"])
             .arg("-f")
             .arg(dockerfile);
-        for image in ["golang", "alpine", "xx"] {
-            cmd.arg("--build-context")
-                .arg(format!("{image}=docker-image://mtts-fixture-{image}:e2e"));
-        }
-        cmd.args(["--build-arg", &format!("GOPROXY={}", self.goproxy)])
-            .args(extra)
-            .arg(context);
+        cmd.args(self.input_args("")).args(extra).arg(context);
         let output = cmd
             .output()
             .unwrap_or_else(|e| panic!("running {} buildx: {e}", self.name));
@@ -205,8 +217,13 @@ pub fn default_recipe() -> String {
 /// A stub Dockerfile naming the frontend image under test, with `body` as
 /// the recipe.
 pub fn stub(name: &str, body: &str) -> PathBuf {
+    stub_for(&env("MTTS_E2E_FRONTEND"), name, body)
+}
+
+/// A stub Dockerfile naming `frontend` (`# syntax=`), with `body` as the
+/// recipe.
+pub fn stub_for(frontend: &str, name: &str, body: &str) -> PathBuf {
     let path = out_dir("stubs").join(name);
-    let frontend = env("MTTS_E2E_FRONTEND");
     // Tests run in parallel and share stubs: write aside, then rename, so
     // no build ever reads a half-written file.
     let tmp = out_dir("stubs").join(format!("{name}.{:?}.tmp", std::thread::current().id()));
