@@ -3,13 +3,20 @@
 //! editing the applet list redoes no Tailscale step, as the Dockerfile's
 //! per-file COPY did. Judged by the steps BuildKit reports as run vs cached.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::harness::{self, Daemon, Step, copy_dir, fixture, out_dir};
+use crate::oci::Oci;
 
 /// The amd64 image from `context`, kept only in the build cache; the steps
 /// BuildKit reported.
 fn build(daemon: &Daemon, context: &Path, what: &str) -> Vec<Step> {
+    build_to(daemon, context, what, "type=cacheonly")
+}
+
+/// As `build`, with the image sent to `output` (buildx `--output`).
+fn build_to(daemon: &Daemon, context: &Path, what: &str, output: &str) -> Vec<Step> {
     let build = daemon.buildx_in(
         context,
         &daemon.real_stub("Dockerfile"),
@@ -18,7 +25,7 @@ fn build(daemon: &Daemon, context: &Path, what: &str) -> Vec<Step> {
             "linux/amd64",
             "--provenance=false",
             "--output",
-            "type=cacheonly",
+            output,
         ],
     );
     build.assert_ok(what);
@@ -90,17 +97,26 @@ fn a_rebuild_redoes_only_the_steps_whose_inputs_changed() {
         "editing patches/ re-ran {busybox:?}; all steps: {patched:#?}"
     );
 
-    // One more applet in the list.
+    // An applet the list lacks. The comment with the nonce makes the list
+    // new, so configure re-runs; busybox's make may still come from the
+    // cache of an earlier run of this test (the same .config), so the
+    // image is checked for the new applet instead.
     let list = context.join("busybox-applets.config");
     let mut applets = std::fs::read_to_string(&list).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !applets.lines().any(|l| l.trim() == "FACTOR"),
+        "the fixture's applet list already has FACTOR"
+    );
     applets.push_str(&format!(
-        "\n# added by the rebuild test, run {nonce}\nSEQ\n"
+        "\n# added by the rebuild test, run {nonce}\nFACTOR\n"
     ));
     std::fs::write(&list, applets).unwrap_or_else(|e| panic!("{e}"));
-    let configured = build(
+    let archive = out_dir("rebuild-image").join("applets.oci.tar");
+    let configured = build_to(
         &daemon,
         &context,
         "the rebuild after editing the applet list",
+        &format!("type=oci,dest={}", archive.display()),
     );
     let ran_configured = ran(&configured);
     assert!(
@@ -114,6 +130,18 @@ fn a_rebuild_redoes_only_the_steps_whose_inputs_changed() {
     assert!(
         tailscale.is_empty(),
         "editing the applet list re-ran {tailscale:?}; all steps: {configured:#?}"
+    );
+    let image = Oci::open(&archive).images().into_iter().next();
+    let links: BTreeSet<String> = image
+        .map(|i| i.merged())
+        .unwrap_or_default()
+        .iter()
+        .filter(|(_, e)| e.link.as_deref() == Some("/bin/busybox"))
+        .filter_map(|(path, _)| path.rsplit('/').next().map(str::to_string))
+        .collect();
+    assert!(
+        links.contains("factor"),
+        "the image after adding FACTOR has no factor link: {links:?}"
     );
     eprintln!(
         "e2e: after patches/: ran {ran_patched:?}\ne2e: after the applet list: ran {ran_configured:?}"
