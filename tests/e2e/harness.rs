@@ -214,6 +214,20 @@ pub fn default_recipe() -> String {
     text.lines().skip(1).map(|l| format!("{l}\n")).collect()
 }
 
+/// Appends `applet` (which the list must not have yet) to the applet list
+/// of the build context `context`, after a `# comment` line.
+pub fn add_applet(context: &Path, applet: &str, comment: &str) {
+    let list = context.join("busybox-applets.config");
+    let mut applets = std::fs::read_to_string(&list).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !applets.lines().any(|l| l.trim() == applet),
+        "{}: the applet list already has {applet}",
+        list.display()
+    );
+    applets.push_str(&format!("\n# {comment}\n{applet}\n"));
+    std::fs::write(&list, applets).unwrap_or_else(|e| panic!("{}: {e}", list.display()));
+}
+
 /// A stub Dockerfile naming the frontend image under test, with `body` as
 /// the recipe.
 pub fn stub(name: &str, body: &str) -> PathBuf {

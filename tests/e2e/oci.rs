@@ -1,7 +1,7 @@
 //! Reading an exported OCI layout archive: manifests, configs, layers, and
 //! each platform's merged root filesystem.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::Path;
 
@@ -160,6 +160,16 @@ impl PlatformImage {
             fs.extend(l.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         fs
+    }
+
+    /// The busybox applets the image links: the names of its symlinks to
+    /// `/bin/busybox`.
+    pub fn applet_links(&self) -> BTreeSet<String> {
+        self.merged()
+            .iter()
+            .filter(|(_, e)| e.link.as_deref() == Some("/bin/busybox"))
+            .filter_map(|(path, _)| path.rsplit('/').next().map(str::to_string))
+            .collect()
     }
 
     pub fn file(&self, path: &str) -> Entry {

@@ -3,7 +3,6 @@
 //! editing the applet list redoes no Tailscale step, as the Dockerfile's
 //! per-file COPY did. Judged by the steps BuildKit reports as run vs cached.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::harness::{self, Daemon, Step, copy_dir, fixture, out_dir};
@@ -101,16 +100,11 @@ fn a_rebuild_redoes_only_the_steps_whose_inputs_changed() {
     // new, so configure re-runs; busybox's make may still come from the
     // cache of an earlier run of this test (the same .config), so the
     // image is checked for the new applet instead.
-    let list = context.join("busybox-applets.config");
-    let mut applets = std::fs::read_to_string(&list).unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        !applets.lines().any(|l| l.trim() == "FACTOR"),
-        "the fixture's applet list already has FACTOR"
+    harness::add_applet(
+        &context,
+        "FACTOR",
+        &format!("added by the rebuild test, run {nonce}"),
     );
-    applets.push_str(&format!(
-        "\n# added by the rebuild test, run {nonce}\nFACTOR\n"
-    ));
-    std::fs::write(&list, applets).unwrap_or_else(|e| panic!("{e}"));
     let archive = out_dir("rebuild-image").join("applets.oci.tar");
     let configured = build_to(
         &daemon,
@@ -131,14 +125,11 @@ fn a_rebuild_redoes_only_the_steps_whose_inputs_changed() {
         tailscale.is_empty(),
         "editing the applet list re-ran {tailscale:?}; all steps: {configured:#?}"
     );
-    let image = Oci::open(&archive).images().into_iter().next();
-    let links: BTreeSet<String> = image
-        .map(|i| i.merged())
-        .unwrap_or_default()
-        .iter()
-        .filter(|(_, e)| e.link.as_deref() == Some("/bin/busybox"))
-        .filter_map(|(path, _)| path.rsplit('/').next().map(str::to_string))
-        .collect();
+    let links = Oci::open(&archive)
+        .images()
+        .first()
+        .map(|i| i.applet_links())
+        .unwrap_or_default();
     assert!(
         links.contains("factor"),
         "the image after adding FACTOR has no factor link: {links:?}"

@@ -52,11 +52,7 @@ fn context_with_another_applet() -> std::path::PathBuf {
     let context = out_dir("reproducible").join("context");
     let _ = std::fs::remove_dir_all(&context);
     copy_dir(&fixture("context"), &context);
-    let list = context.join("busybox-applets.config");
-    let mut applets = std::fs::read_to_string(&list).unwrap_or_else(|e| panic!("{e}"));
-    assert!(!applets.lines().any(|l| l.trim() == "FACTOR"));
-    applets.push_str("\n# added by the reproducibility test\nFACTOR\n");
-    std::fs::write(&list, applets).unwrap_or_else(|e| panic!("{e}"));
+    harness::add_applet(&context, "FACTOR", "added by the reproducibility test");
     context
 }
 
