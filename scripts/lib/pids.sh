@@ -4,6 +4,8 @@
 #
 #   pid_alive PID
 #       true while PID runs
+#   pid_in FILE
+#       the pid written in FILE (nothing, and false, without FILE)
 #   spawn DIR NAME CMD...
 #       starts CMD in its own session (so a test's Ctrl-C does not reach
 #       it), output appended to DIR/NAME.log, its pid in DIR/NAME.pid
@@ -12,6 +14,8 @@
 #       (default 5), then remove FILE; nothing to do without FILE
 
 pid_alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
+
+pid_in() { [[ -f $1 ]] && tr -dc 0-9 <"$1"; }
 
 spawn() {
 	local dir=$1 name=$2
@@ -22,8 +26,7 @@ spawn() {
 
 stop_pidfile() {
 	local file=$1 tenths=$((${2:-5} * 10)) pid i
-	[[ -f $file ]] || return 0
-	pid=$(tr -dc 0-9 <"$file")
+	pid=$(pid_in "$file") || return 0
 	if pid_alive "$pid"; then
 		kill "$pid" 2>/dev/null || true
 		for ((i = 0; i < tenths; i++)); do
