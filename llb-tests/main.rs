@@ -196,22 +196,27 @@ fn the_tags_step_checks_the_allowlist_with_featuretags() {
     for f in ["clientupdate", "cachenetmap", "logtail", "ssh"] {
         assert!(!list.contains(&f), "{f} must stay omitted");
     }
-    let script = v
+    let argv = v
         .exec()
         .and_then(|e| e.meta.clone())
         .unwrap_or_default()
         .args;
-    assert_eq!(&script[..2], ["/bin/sh", "-euc"]);
-    assert!(script[2].contains("featuretags --list"));
-    assert!(script[2].contains("featuretags --min --add=\"$MTTS_FEATURES\""));
+    // The script is the environment's, so a failure quotes a short line.
+    assert_eq!(
+        argv,
+        ["/bin/sh", "-euc", "eval \"$MTTS_SCRIPT\"", "resolve-tags"]
+    );
+    let script = env_of(v).get("MTTS_SCRIPT").cloned().unwrap_or_default();
+    assert!(script.contains("featuretags --list"));
+    assert!(script.contains("featuretags --min --add=\"$MTTS_FEATURES\""));
     assert!(
-        !script[2].contains("netstack"),
+        !script.contains("netstack"),
         "user values never enter the script text"
     );
     // The version stamps, as upstream's build_dist.sh makes them.
     assert_eq!(env.get("MTTS_VERSION").map(String::as_str), Some("1.102.2"));
-    assert!(script[2].contains("$stamp.longStamp=$MTTS_VERSION-t$short"));
-    assert!(script[2].contains("$stamp.gitCommitStamp=$commit"));
+    assert!(script.contains("$stamp.longStamp=$MTTS_VERSION-t$short"));
+    assert!(script.contains("$stamp.gitCommitStamp=$commit"));
     let git = g
         .vertices
         .iter()
@@ -883,9 +888,9 @@ fn before_buildkit_0_19_an_exec_makes_the_links_in_the_same_snapshot() {
             .cloned()
             .unwrap_or_default();
         assert_eq!(out.input, -1, "the layer is a scratch mount: one snapshot");
-        let script = e.meta.clone().unwrap_or_default().args.join(" ");
-        assert!(script.contains(r#"ln -s "$MTTS_BINARY" "$MTTS_OUT$bin_dir/tailscaled""#));
         let env = env_of(layer);
+        let script = env.get("MTTS_SCRIPT").cloned().unwrap_or_default();
+        assert!(script.contains(r#"ln -s "$MTTS_BINARY" "$MTTS_OUT$bin_dir/tailscaled""#));
         assert_eq!(
             env.get("MTTS_BINARY").map(String::as_str),
             Some("/usr/local/bin/tailscale.combined")

@@ -25,8 +25,8 @@ fn source_error(e: GatewayError) -> SourceError {
 }
 
 impl Inputs for Client {
-    fn build_context(&self, paths: &[&str]) -> Result<State, SourceError> {
-        self.main_context(paths).map_err(source_error)
+    fn build_context(&self, path: &str) -> Result<State, SourceError> {
+        self.main_context(path).map_err(source_error)
     }
 
     fn named_context(&self, name: &str) -> Result<Option<Named>, SourceError> {
@@ -113,7 +113,7 @@ impl gateway::Frontend for MikrotikTailscale {
             client.warn(w);
         }
         for f in req.recipe.findings() {
-            client.warn_at(f.detail, ranges_of(&text, f.key));
+            client.warn_at(f.detail, ranges_of(&text, &f.key));
         }
         let built = build(&req, client).await?;
         for message in unused_named_contexts(client) {
@@ -192,14 +192,14 @@ async fn check(client: &Client, text: &str, report: &mut CheckReport) -> Result<
         report.warnings.push(CheckWarning {
             rule: f.rule,
             description: f.description,
-            ranges: ranges_of(text, f.key),
+            ranges: ranges_of(text, &f.key),
             detail: f.detail,
         });
     }
     // The graph is made as the build makes it, asking for named contexts
     // the same way; nothing is resolved or fetched.
     let inputs = Unresolved {
-        context: State::scratch(),
+        context: None,
         named: |name: &str| Inputs::named_context(client, name),
     };
     recipe::build(&req, &inputs).await.map_err(frontend_error)?;

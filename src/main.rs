@@ -51,7 +51,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .context("writing the graph")?;
         }
         None => {
-            if !gateway::options::started_by_buildkit(std::env::vars()) {
+            if !gateway::options::started_by_buildkit(gateway::options::process_vars()) {
                 anyhow::bail!(
                     "not started by BuildKit (no BUILDKIT_* environment): use it through `# syntax=` in a Dockerfile, or run a subcommand (see --help)"
                 );

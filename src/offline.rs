@@ -15,8 +15,8 @@ use crate::llb::{
     marshal,
 };
 use crate::recipe::{
-    self, BuildRequest, CONTEXT_PATHS, DaemonSupport, INPUT_NAMES, Named, PlatformResult, Recipe,
-    RequestOptions, Unresolved, request::InputError,
+    self, BuildRequest, DaemonSupport, INPUT_NAMES, Named, PlatformResult, Recipe, RequestOptions,
+    Unresolved, request::InputError,
 };
 
 /// What to build, as the offline commands take it: the inputs `docker
@@ -117,11 +117,7 @@ pub fn results_with_locals(
     // source, each `--local` input as the local of its name, the other
     // images as the recipe pins them.
     let inputs = Unresolved {
-        context: Source::local("context")
-            .include_patterns(CONTEXT_PATHS)
-            .shared_key_hint("context")
-            .named("[context] patches/ busybox-applets.config")
-            .state(),
+        context: Some("context".to_string()),
         named: |name: &str| {
             if let Ok(mut asked) = asked.lock() {
                 asked.insert(name.to_string());

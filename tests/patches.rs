@@ -50,6 +50,8 @@ impl Trees {
         ));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(root.join("src/cmd/tailscaled")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(root.join("src/go.mod"), "module tailscale.com\n")
+            .unwrap_or_else(|e| panic!("{e}"));
         std::fs::create_dir_all(root.join("patches")).unwrap_or_else(|e| panic!("{e}"));
         std::fs::create_dir_all(root.join("bin")).unwrap_or_else(|e| panic!("{e}"));
         if let (PatchTool::Busybox, Some(bb)) = (tool, busybox()) {
@@ -219,5 +221,21 @@ fn no_patches_directory_is_fine() {
         let _ = std::fs::remove_dir_all(t.root.join("patches"));
         let (ok, log) = t.apply(false);
         assert!(ok && log.contains("nothing to apply"), "{log}");
+    }
+}
+
+#[test]
+fn a_tree_that_is_not_tailscale_is_named_before_anything_is_copied() {
+    for tool in tools() {
+        let t = Trees::new("empty", tool);
+        std::fs::remove_dir_all(t.root.join("src")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(t.root.join("src")).unwrap_or_else(|e| panic!("{e}"));
+        let (ok, log) = t.apply(true);
+        assert!(!ok, "{log}");
+        assert!(
+            log.contains("has no go.mod") && log.contains("not a Tailscale tree"),
+            "{log}"
+        );
+        assert!(!log.contains("cp:"), "{log}");
     }
 }

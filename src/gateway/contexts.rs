@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use super::options::ContextSpec;
-use crate::llb::{ImageRef, OpOptions, RawError, Source, State, short};
+use crate::llb::{CopyOptions, FileActions, ImageRef, OpOptions, RawError, Source, State, short};
 use crate::proto::pb;
 
 /// What a named context holds.
@@ -64,20 +64,41 @@ impl Contexts {
         self.forwarded.get(name)
     }
 
-    /// The main build context with only `include` transferred from the
-    /// client (a forwarded context is taken whole).
-    pub fn main(&self, include: &[&str]) -> Result<State, ContextError> {
+    /// Only `path` of the main build context (nothing when it has none).
+    /// From the client it is a local source of its own that transfers just
+    /// that path: a step mounting it is found in the cache by that path's
+    /// content alone. Of a forwarded context, the path is copied out, as an
+    /// optional wildcard (`patche[s]`), as `COPY patches* ...` would.
+    pub fn main_path(&self, path: &str) -> Result<State, ContextError> {
         if let Some(def) = self.forwarded.get("context") {
-            return State::from_definition(def).map_err(|source| ContextError::Definition {
+            let whole = State::from_definition(def).map_err(|source| ContextError::Definition {
                 what: "the forwarded build context".into(),
                 source,
-            });
+            })?;
+            let mut chars = path.chars();
+            let last = chars.next_back().map(String::from).unwrap_or_default();
+            let optional = format!("/{}[{last}]", chars.as_str());
+            let copy = FileActions::new().copy(
+                &whole,
+                &optional,
+                "/",
+                CopyOptions {
+                    allow_wildcard: true,
+                    allow_empty_wildcard: true,
+                    ..CopyOptions::default()
+                },
+            );
+            return Ok(State::scratch()
+                .file(copy)
+                .named(format!("[context] {path}"))
+                .state());
         }
         Ok(Source::local(&self.main_local_name)
             .session(&self.session_id)
-            .include_patterns(include)
-            .shared_key_hint(&self.main_local_name)
-            .named("[internal] load build context")
+            .include_patterns(&[path])
+            // Each path its own snapshot on the daemon, kept between builds.
+            .shared_key_hint(&format!("{}:{path}", self.main_local_name))
+            .named(format!("[internal] load build context ({path})"))
             .state())
     }
 
@@ -181,11 +202,24 @@ mod tests {
     #[test]
     fn the_main_context_is_the_session_local_unless_forwarded() {
         let c = contexts(&[], &[]);
-        let main = c.main(&["patches"]).unwrap_or_else(|e| panic!("{e}"));
+        let main = c.main_path("patches").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(source_of(&main), "local://context");
+        let g = Graph::decode(&marshal(&main).pb).unwrap_or_else(|e| panic!("{e}"));
+        let local = g
+            .vertices
+            .iter()
+            .find_map(|v| v.source())
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            local.attrs.get("local.includepattern").map(String::as_str),
+            Some("[\"patches\"]"),
+            "only the path is transferred"
+        );
+        assert_eq!(g.vertices.len(), 1, "nothing but the local source");
         let forwarded = Source::git("https://example.invalid/ctx.git", "main").state();
         let c = contexts(&[], &[("context", forwarded)]);
-        let main = c.main(&["patches"]).unwrap_or_else(|e| panic!("{e}"));
+        let main = c.main_path("patches").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(source_of(&main), "git://example.invalid/ctx#main");
     }
 

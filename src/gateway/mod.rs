@@ -78,8 +78,12 @@ pub enum GatewayError {
 impl GatewayError {
     /// The status BuildKit shows the user: the message, and for an error in
     /// a file BuildKit's `errdefs.Source` detail, which makes buildx print
-    /// the file's lines around it.
-    fn to_status(&self) -> google::rpc::Status {
+    /// the file's lines around it. Every other error gets a `Source` of
+    /// `filename` with no range, which buildx prints as nothing: without
+    /// one, the Dockerfile frontend that forwarded the build to us marks
+    /// its `# syntax=` line as the culprit of a bad build argument or
+    /// platform, or of a failed step.
+    fn to_status(&self, filename: &str) -> google::rpc::Status {
         let mut details = Vec::new();
         if let GatewayError::Rpc { status, .. } = self {
             // BuildKit's own details of a failed call (the failed step, its
@@ -98,6 +102,20 @@ impl GatewayError {
                 // full name), so its registry decodes it.
                 type_url: "errdefs.Source".to_string(),
                 value: prost::Message::encode_to_vec(&source),
+            });
+        }
+        if !details.iter().any(|d| d.type_url == "errdefs.Source") {
+            let nowhere = crate::proto::errdefs::Source {
+                info: Some(pb::SourceInfo {
+                    filename: filename.to_string(),
+                    language: "Dockerfile".to_string(),
+                    ..Default::default()
+                }),
+                ranges: Vec::new(),
+            };
+            details.push(prost_types::Any {
+                type_url: "errdefs.Source".to_string(),
+                value: prost::Message::encode_to_vec(&nowhere),
             });
         }
         google::rpc::Status {
@@ -159,7 +177,13 @@ pub async fn serve<F: Frontend>(frontend: &F) -> Result<(), GatewayError> {
         "mtts-frontend {} started by BuildKit",
         env!("CARGO_PKG_VERSION")
     );
-    let env = FrontendEnv::from_vars(std::env::vars());
+    let env = FrontendEnv::from_vars(options::process_vars());
+    let filename = env
+        .as_ref()
+        .ok()
+        .and_then(|e| e.opts.get("filename"))
+        .map_or("Dockerfile", String::as_str)
+        .to_string();
     let mut bridge = transport::connect().await.map_err(GatewayError::Connect)?;
     let pong = bridge
         .ping(PingRequest {})
@@ -189,7 +213,7 @@ pub async fn serve<F: Frontend>(frontend: &F) -> Result<(), GatewayError> {
             tracing::error!("{e}");
             ReturnRequest {
                 result: None,
-                error: Some(e.to_status()),
+                error: Some(e.to_status(&filename)),
             }
         }
     };
@@ -340,9 +364,9 @@ impl Client {
         self.env.build_platform()
     }
 
-    /// The main build context with only `include` transferred.
-    pub fn main_context(&self, include: &[&str]) -> Result<State, GatewayError> {
-        Ok(self.contexts.main(include)?)
+    /// Only `path` of the main build context (see [`Contexts::main_path`]).
+    pub fn main_context(&self, path: &str) -> Result<State, GatewayError> {
+        Ok(self.contexts.main_path(path)?)
     }
 
     /// The named context `name` (`--build-context name=...`), if given.
@@ -568,7 +592,7 @@ mod tests {
             file,
             ranges: vec![SourceRange::line(3)],
         };
-        let status = e.to_status();
+        let status = e.to_status("Dockerfile");
         assert_eq!(status.message, "Dockerfile: busybox.sha256: not a sha256");
         assert_eq!(status.details.len(), 1);
         assert_eq!(status.details[0].type_url, "errdefs.Source");
@@ -579,9 +603,17 @@ mod tests {
         assert_eq!(info.filename, "Dockerfile");
         assert!(info.data.starts_with(b"# syntax=x"));
         assert_eq!(source.ranges[0].start.map(|p| p.line), Some(3));
-        // Other errors carry no detail.
-        let plain = GatewayError::NoReference("x".into()).to_status();
-        assert!(plain.details.is_empty());
+        // Other errors carry a Source with no range: nothing is marked.
+        let plain = GatewayError::NoReference("x".into()).to_status("Dockerfile.x");
+        assert_eq!(plain.details.len(), 1);
+        let source: crate::proto::errdefs::Source =
+            prost::Message::decode(plain.details[0].value.as_slice())
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert!(source.ranges.is_empty());
+        assert_eq!(
+            source.info.map(|i| i.filename).as_deref(),
+            Some("Dockerfile.x")
+        );
     }
 
     #[test]
@@ -602,12 +634,13 @@ mod tests {
                 prost::Message::encode_to_vec(&theirs).into(),
             ),
         };
-        let status = e.to_status();
+        let status = e.to_status("Dockerfile");
         assert_eq!(
             status.message,
             "solving the build for linux/amd64: process did not complete"
         );
-        assert_eq!(status.details, theirs.details);
+        assert_eq!(status.details[..1], theirs.details[..]);
+        assert_eq!(status.details[1].type_url, "errdefs.Source");
     }
 
     #[test]

@@ -14,6 +14,19 @@ pub const ENV_SESSION_ID: &str = "BUILDKIT_SESSION_ID";
 pub const ENV_WORKERS: &str = "BUILDKIT_WORKERS";
 pub const ENV_PRODUCT: &str = "BUILDKIT_EXPORTEDPRODUCT";
 
+/// The process environment as text. `std::env::vars` panics on a value
+/// that is not UTF-8 (a build argument can be any bytes); here such bytes
+/// become U+FFFD, which the checks of every value that reaches the image
+/// refuse, naming the argument.
+pub fn process_vars() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os().map(|(k, v)| {
+        (
+            k.to_string_lossy().into_owned(),
+            v.to_string_lossy().into_owned(),
+        )
+    })
+}
+
 /// True when this process was started by BuildKit as a frontend.
 pub fn started_by_buildkit<I: IntoIterator<Item = (String, String)>>(vars: I) -> bool {
     vars.into_iter()

@@ -5,7 +5,7 @@
 //! sysroot, compile and compression per target platform.
 
 use super::sources::{self, Inputs, SourceError};
-use super::{CONTEXT, OUT, Steps, arch};
+use super::{BuildRequest, CONTEXT, OUT, Steps, arch, script};
 use crate::llb::{CopyOptions, FileActions, Mount, NetMode, OutputMount, Platform, Source, State};
 
 // Paths the scripts share with this file, passed to them as environment.
@@ -43,7 +43,6 @@ impl<'a> Busybox<'a> {
     pub(super) async fn new<I: Inputs>(
         steps: &'a Steps<'a>,
         inputs: &I,
-        context: &State,
     ) -> Result<Self, SourceError> {
         let images = &steps.recipe().images;
         let alpine = steps
@@ -54,7 +53,10 @@ impl<'a> Busybox<'a> {
         let named_tree = sources::source_tree(inputs, "busybox")?;
         let toolchain = toolchain(steps, &alpine, &xx);
         let tree = named_tree.unwrap_or_else(|| release_tree(steps, &alpine));
-        let configured = configure(steps, &toolchain, &tree, context);
+        // Only the applet list of the context: editing patches/ must not
+        // re-run the configure step.
+        let applets = inputs.build_context(APPLETS_FILE)?;
+        let configured = configure(steps, &toolchain, &tree, &applets);
         let links = steps.layer(&links(steps, &alpine, &configured), LINKS_STEP);
         Ok(Busybox {
             steps,
@@ -116,8 +118,7 @@ impl<'a> Busybox<'a> {
             .root();
         let compiled = steps
             .op(
-                sysroot
-                    .run(["/bin/sh", "-euc", BUILD, "busybox-build"])
+                script(&sysroot, "busybox-build", BUILD)
                     .envs(xx_env())
                     .env("BUSYBOX_ARCH", arch::busybox_arch(target))
                     .env("SOURCE_DATE_EPOCH", steps.epoch_seconds())
@@ -183,23 +184,39 @@ fn toolchain(steps: &Steps, alpine: &State, xx: &State) -> State {
         .root()
 }
 
+/// The tarball's URL in this build.
+fn download_url(req: &BuildRequest) -> String {
+    req.recipe
+        .busybox
+        .url
+        .replace("{version}", &req.args.busybox_version)
+}
+
+/// The download's progress name says where from and by which keys, so a
+/// failed download (BuildKit says only "digest mismatch <got>: <wanted>",
+/// for an error page as for a wrong checksum) names what to check.
+fn download_step(req: &BuildRequest) -> String {
+    let sha_from = if req.args.busybox_sha256 == req.recipe.busybox.sha256 {
+        "busybox.sha256"
+    } else {
+        "BUSYBOX_SHA256"
+    };
+    format!(
+        "[busybox] download busybox-{}.tar.bz2 from {} (busybox.url; checked against {sha_from})",
+        req.args.busybox_version,
+        download_url(req)
+    )
+}
+
 /// The release tarball, checked against its sha256 and unpacked once.
 fn release_tree(steps: &Steps, alpine: &State) -> State {
     let args = &steps.req.args;
-    let url = steps
-        .recipe()
-        .busybox
-        .url
-        .replace("{version}", &args.busybox_version);
     let tarball = steps
         .op(
-            Source::http(&url)
+            Source::http(&download_url(steps.req))
                 .checksum(&format!("sha256:{}", args.busybox_sha256))
                 .filename("busybox.tar.bz2"),
-            format!(
-                "[busybox] download busybox-{}.tar.bz2",
-                args.busybox_version
-            ),
+            download_step(steps.req),
         )
         .state();
     steps
@@ -222,7 +239,7 @@ fn release_tree(steps: &Steps, alpine: &State) -> State {
 
 /// Configured once for every platform: the .config and busybox.links
 /// depend only on the applet list (the context's, else the built-in one).
-fn configure(steps: &Steps, toolchain: &State, tree: &State, context: &State) -> State {
+fn configure(steps: &Steps, toolchain: &State, tree: &State, applets: &State) -> State {
     // The built-in list goes into the step's root filesystem: a file op
     // over scratch has no inputs, and BuildKit reports those as run (never
     // CACHED) on every build.
@@ -236,20 +253,16 @@ fn configure(steps: &Steps, toolchain: &State, tree: &State, context: &State) ->
             "[busybox] built-in applet list",
         )
         .state();
-    // Only the applet list of the context: editing patches/ must not
-    // re-run this step.
-    let applets = steps.context_path(context, APPLETS_FILE, "[context] busybox-applets.config");
     steps
         .op(
-            with_defaults
-                .run(["/bin/sh", "-euc", CONFIGURE, "busybox-configure"])
+            script(&with_defaults, "busybox-configure", CONFIGURE)
                 .env("MTTS_TREE", TREE)
                 // kconfig writes it into autoconf.h, and so into the
                 // version banner: otherwise the binary holds today's date.
                 .env("SOURCE_DATE_EPOCH", steps.epoch_seconds())
                 .env("MTTS_APPLETS", format!("{CONTEXT}/{APPLETS_FILE}"))
                 .env("MTTS_DEFAULT_APPLETS", format!("{DEFAULTS}/{APPLETS_FILE}"))
-                .mount_ro(CONTEXT, &applets)
+                .mount_ro(CONTEXT, applets)
                 .network(NetMode::None),
             "[busybox] make allnoconfig + applet list",
         )
@@ -260,8 +273,7 @@ fn configure(steps: &Steps, toolchain: &State, tree: &State, context: &State) ->
 fn links(steps: &Steps, alpine: &State, configured: &State) -> State {
     steps
         .op(
-            alpine
-                .run(["/bin/sh", "-euc", LINKS, "busybox-links"])
+            script(alpine, "busybox-links", LINKS)
                 .env("MTTS_LINKS_FILE", format!("{TREE}/busybox.links"))
                 .env("MTTS_ROOTFS", ROOTFS)
                 .mount_ro(TREE, configured)

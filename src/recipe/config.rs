@@ -20,6 +20,12 @@ const BUILTIN_NAME: &str = "<built-in recipe>";
 /// Image label keys that are spelled short in the recipe.
 const LABEL_PREFIX: &str = "org.opencontainers.image.";
 
+/// The recipe's top-level keys (a label of that name is a likely mistake).
+const ROOT_KEYS: [&str; 5] = ["upx", "tailscale", "busybox", "images", "labels"];
+
+/// The most `tailscale.features` names a recipe may list.
+pub const MAX_FEATURES: usize = 256;
+
 /// The whole recipe, with defaults filled in and every value checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recipe {
@@ -70,7 +76,7 @@ pub struct Finding {
     /// This finding, naming what the recipe says.
     pub detail: String,
     /// The recipe key it is about (`images.golang`).
-    pub key: &'static str,
+    pub key: String,
 }
 
 /// A recipe that cannot be used, with where and why.
@@ -115,6 +121,26 @@ pub fn key_range(text: &str, key: &str) -> Option<SourceRange> {
 /// `table`) sits in a recipe text, as byte spans. Empty when the text does
 /// not parse: the parse error says where.
 fn key_spans(text: &str) -> BTreeMap<String, std::ops::Range<usize>> {
+    key_entries(text)
+        .into_iter()
+        .map(|(k, (span, _))| (k, span))
+        .collect()
+}
+
+/// As [`key_spans`], with what kind of value each key holds.
+fn key_entries(text: &str) -> BTreeMap<String, (std::ops::Range<usize>, &'static str)> {
+    use toml::de::DeValue;
+    let kind = |v: &DeValue| match v {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) | DeValue::Float(_) => "a number",
+        DeValue::Boolean(_) => "true or false",
+        DeValue::Datetime(_) => "an unquoted date-time",
+        DeValue::Array(a) if a.iter().all(|e| matches!(e.get_ref(), DeValue::Table(_))) => {
+            "an array of tables ([[...]])"
+        }
+        DeValue::Array(_) => "a list",
+        DeValue::Table(_) => "a table",
+    };
     let mut out = BTreeMap::new();
     let Ok(root) = toml::de::DeTable::parse(text) else {
         return out;
@@ -122,19 +148,49 @@ fn key_spans(text: &str) -> BTreeMap<String, std::ops::Range<usize>> {
     for (key, value) in root.get_ref() {
         let name = key.get_ref().to_string();
         let whole = key.span().start..value.span().end;
-        if let toml::de::DeValue::Table(table) = value.get_ref() {
-            out.insert(name.clone(), key.span());
+        if let DeValue::Table(table) = value.get_ref() {
+            out.insert(name.clone(), (key.span(), "a table"));
             for (k, v) in table {
                 out.insert(
                     format!("{name}.{}", k.get_ref()),
-                    k.span().start..v.span().end,
+                    (k.span().start..v.span().end, kind(v.get_ref())),
                 );
             }
         } else {
-            out.insert(name, whole);
+            out.insert(name, (whole, kind(value.get_ref())));
         }
     }
     out
+}
+
+/// What each recipe key takes, as a type error says it.
+fn expected(key: &str) -> &'static str {
+    match key {
+        "upx" | "tailscale.verbosity_filter" => "true or false",
+        // Said with the table's name by the caller.
+        "tailscale" | "busybox" | "images" | "labels" => "",
+        "tailscale.features" => "a list of quoted feature names",
+        "tailscale.commit_time" => "a quoted UTC time like \"2026-08-04T17:32:46Z\"",
+        k if k.starts_with("labels.") => {
+            "a quoted string (a dotted label key is quoted: \"org.example.x\" = \"...\")"
+        }
+        _ => "a quoted string",
+    }
+}
+
+/// A type error said in the recipe's words: the key (the innermost one
+/// around `at`), what it takes and what it holds. `None` when no key of
+/// the text is there.
+fn type_error(text: &str, at: std::ops::Range<usize>) -> Option<String> {
+    let (key, (_, found)) = key_entries(text)
+        .into_iter()
+        .filter(|(_, (span, _))| span.contains(&at.start) || at.contains(&span.start))
+        .max_by_key(|(key, _)| key.len())?;
+    let expected = match expected(&key) {
+        "" => format!("one table, written [{key}]"),
+        e => e.to_string(),
+    };
+    Some(format!("{key} takes {expected}, not {found}"))
 }
 
 #[derive(Deserialize, Default)]
@@ -279,21 +335,34 @@ impl Recipe {
             .tailscale
             .repository
             .ok_or_else(|| missing("tailscale.repository"))?;
-        validate::git_url(&repository).map_err(|m| {
-            let mut e = value_err("tailscale.repository", m.into());
-            // No excerpt of a line that holds a password: build logs are
-            // kept and shared.
-            if validate::redact(&repository) != repository
+        // No excerpt of a line that holds a password: build logs are kept
+        // and shared.
+        let secret_err = |key: &str, value: &str, message: String| {
+            let mut e = value_err(key, message);
+            if validate::holds_password(value)
                 && let RecipeError::Value { range, .. } = &mut e
             {
                 *range = None;
             }
             e
-        })?;
+        };
+        validate::git_url(&repository)
+            .map_err(|m| secret_err("tailscale.repository", &repository, m.into()))?;
         let features = raw
             .tailscale
             .features
             .ok_or_else(|| missing("tailscale.features"))?;
+        // The list reaches featuretags' command line: bound it well below
+        // what an argv holds (Tailscale has about a hundred features).
+        if features.len() > MAX_FEATURES {
+            return Err(value_err(
+                "tailscale.features",
+                format!(
+                    "{} names; at most {MAX_FEATURES} fit (Tailscale has about a hundred features)",
+                    features.len()
+                ),
+            ));
+        }
         for f in &features {
             validate::feature_name(f).map_err(|m| value_err("tailscale.features", m.into()))?;
         }
@@ -312,7 +381,7 @@ impl Recipe {
         // BuildKit accepts only lowercase hex digests.
         let sha256 = sha256.to_ascii_lowercase();
         let url = raw.busybox.url.ok_or_else(|| missing("busybox.url"))?;
-        validate::http_url(&url).map_err(|m| value_err("busybox.url", m.into()))?;
+        validate::http_url(&url).map_err(|m| secret_err("busybox.url", &url, m.into()))?;
 
         let image = |key: &str, value: Option<String>| {
             let text = value.ok_or_else(|| missing(key))?;
@@ -359,7 +428,21 @@ impl Recipe {
                         "{key} = {:?} has no @sha256: digest; pin it (Renovate keeps digests current)",
                         short(&image.to_string())
                     ),
-                    key,
+                    key: key.to_string(),
+                });
+            }
+        }
+        // `upx = false` written below `[labels]` is a label, not the
+        // setting: TOML puts every key after a table header into it.
+        for root in ROOT_KEYS {
+            if self.labels.contains_key(&format!("{LABEL_PREFIX}{root}")) {
+                out.push(Finding {
+                    rule: "RecipeKeyAsLabel",
+                    description: "A label named like a recipe key is usually that key written below [labels]",
+                    detail: format!(
+                        "labels.{root} is a label, not the recipe's `{root}`: every key after `[labels]` belongs to that table; move `{root}` above the first [table] if you meant the setting"
+                    ),
+                    key: format!("labels.{root}"),
                 });
             }
         }
@@ -382,6 +465,11 @@ fn decode(text: &str, file: &str) -> Result<RawRecipe, RecipeError> {
             .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
             .unwrap_or(1);
         let mut message = toml_message(e.message());
+        if message.starts_with("invalid type")
+            && let Some(better) = e.span().and_then(|s| type_error(text, s))
+        {
+            message = better;
+        }
         // "duplicate key" alone does not say which.
         if let Some(span) = e.span()
             && message == "duplicate key"
@@ -565,6 +653,64 @@ title = "my-ts"
         // A value only the built-in recipe has is nowhere in the user's file.
         let e = Recipe::parse_over("[busybox]\nurl = \"ftp://x\"", "", "Dockerfile").unwrap_err();
         assert_eq!(e.range(), None, "{e}");
+    }
+
+    #[test]
+    fn a_busybox_url_with_a_password_is_refused_unquoted() {
+        let e = parse("[busybox]\nurl = \"https://me:s3cret@dl.example/b-{version}.tar.bz2\"\n")
+            .unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("busybox.url") && text.contains("password") && !text.contains("s3cret"),
+            "{text}"
+        );
+        assert_eq!(e.range(), None, "a line with a password is not shown");
+    }
+
+    #[test]
+    fn the_feature_list_is_bounded_by_name() {
+        let many: Vec<String> = (0..=MAX_FEATURES).map(|i| format!("\"f{i}\"")).collect();
+        let e = parse(&format!("[tailscale]\nfeatures = [{}]\n", many.join(",")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("tailscale.features") && e.contains(&format!("at most {MAX_FEATURES}")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_root_key_below_labels_is_reported() {
+        let text = "[labels]\ntitle = \"t\"\nupx = \"false\"\n";
+        let r = parse(text).unwrap_or_else(|e| panic!("{e}"));
+        assert!(r.upx, "the setting is untouched");
+        let f = r.findings();
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].rule, "RecipeKeyAsLabel");
+        assert_eq!(f[0].key, "labels.upx");
+        assert!(f[0].detail.contains("[labels]"), "{}", f[0].detail);
+        assert!(key_range(text, &f[0].key).is_some());
+    }
+
+    #[test]
+    fn type_errors_name_the_key_and_what_it_takes() {
+        for (text, says) in [
+            (
+                "[[tailscale]]\nversion = \"v1.2.3\"\n",
+                ["tailscale", "[[...]]"],
+            ),
+            ("[labels]\nx.y = \"v\"\n", ["labels.x", "string"]),
+            (
+                "[tailscale]\ncommit_time = 2026-08-04T17:32:46Z\n",
+                ["tailscale.commit_time", "quoted"],
+            ),
+            ("upx = \"false\"\n", ["upx", "true or false"]),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            for word in says {
+                assert!(e.contains(word), "{text:?}: {e}");
+            }
+        }
     }
 
     #[test]

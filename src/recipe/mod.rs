@@ -24,7 +24,7 @@ pub use config::{Finding, Recipe, RecipeError, key_range};
 pub use request::{
     BuildArgs, BuildRequest, DaemonSupport, InputError, RequestOptions, SUPPORTED_PLATFORMS, Target,
 };
-pub use sources::{CONTEXT_PATHS, INPUT_NAMES, Inputs, Named, SourceError, Unresolved};
+pub use sources::{INPUT_NAMES, Inputs, Named, SourceError, Unresolved};
 
 use crate::llb::{CopyOptions, FileActions, NetMode, OpOptions, Platform, State};
 use busybox::Busybox;
@@ -53,25 +53,24 @@ pub async fn build<I: Inputs>(
     inputs: &I,
 ) -> Result<Vec<PlatformResult>, SourceError> {
     let steps = Steps { req };
-    let context = inputs.build_context(CONTEXT_PATHS)?;
     let results = match req.target {
         Target::Tags => {
-            let builder = Tailscale::new(&steps, inputs, &context).await?;
+            let builder = Tailscale::new(&steps, inputs).await?;
             steps.for_each_platform(|_| (builder.tags(), None))
         }
         Target::Tailscale => {
-            let builder = Tailscale::new(&steps, inputs, &context).await?;
+            let builder = Tailscale::new(&steps, inputs).await?;
             steps.for_each_platform(|p| (builder.binary(p), None))
         }
         Target::Busybox => {
-            let busybox = Busybox::new(&steps, inputs, &context).await?;
+            let busybox = Busybox::new(&steps, inputs).await?;
             steps.for_each_platform(|p| (busybox.rootfs(p), None))
         }
         Target::Image => {
             // FROM golang AS builder
-            let builder = Tailscale::new(&steps, inputs, &context).await?;
+            let builder = Tailscale::new(&steps, inputs).await?;
             // FROM alpine AS busybox
-            let busybox = Busybox::new(&steps, inputs, &context).await?;
+            let busybox = Busybox::new(&steps, inputs).await?;
             // FROM scratch
             let image = Image::new(&steps, builder.go_base());
             steps.for_each_platform(|p| {
@@ -82,6 +81,16 @@ pub async fn build<I: Inputs>(
         }
     };
     Ok(results)
+}
+
+/// Runs one of the fixed scripts of `scripts/` with `sh -eu` on `base`,
+/// `$0` being `name`. The text goes in through the environment, not the
+/// command line: BuildKit quotes a failed process's whole command line as
+/// the error's last line, which would bury the step's own message under
+/// kilobytes of script.
+fn script(base: &State, name: &str, text: &str) -> crate::llb::Exec {
+    base.run(["/bin/sh", "-euc", "eval \"$MTTS_SCRIPT\"", name])
+        .env("MTTS_SCRIPT", text)
 }
 
 /// Shared settings every step reads.
@@ -119,31 +128,6 @@ impl Steps<'_> {
         } else {
             NetMode::None
         }
-    }
-
-    /// Only `path` of the build context (nothing when it has none), so a
-    /// step that mounts it re-runs only when that path changes, as a
-    /// Dockerfile's per-file COPY does. The path is copied as a one-match
-    /// wildcard (`patche[s]`), as `COPY patches* ...` would, so a context
-    /// without it gives an empty directory instead of an error.
-    fn context_path(&self, context: &State, path: &str, name: &str) -> State {
-        let mut chars = path.chars();
-        let last = chars.next_back().map(String::from).unwrap_or_default();
-        let optional = format!("/{}[{last}]", chars.as_str());
-        self.op(
-            State::scratch().file(FileActions::new().copy(
-                context,
-                &optional,
-                "/",
-                CopyOptions {
-                    allow_wildcard: true,
-                    allow_empty_wildcard: true,
-                    ..CopyOptions::default()
-                },
-            )),
-            name,
-        )
-        .state()
     }
 
     /// The build's epoch as `SOURCE_DATE_EPOCH` is written, for tools that
@@ -273,8 +257,8 @@ mod tests {
     }
 
     impl Inputs for Recording {
-        fn build_context(&self, paths: &[&str]) -> Result<State, SourceError> {
-            self.note(format!("context {}", paths.join(",")));
+        fn build_context(&self, path: &str) -> Result<State, SourceError> {
+            self.note(format!("context {path}"));
             Ok(State::scratch())
         }
 
@@ -314,44 +298,26 @@ mod tests {
 
     #[test]
     fn a_target_asks_for_exactly_the_inputs_it_uses() {
-        let context = "context patches,busybox-applets.config";
+        let builder = [
+            "named golang",
+            "resolve docker.io/library/golang",
+            "named tailscale",
+            "context patches",
+        ];
+        let busybox = [
+            "named alpine",
+            "resolve docker.io/library/alpine",
+            "named xx",
+            "resolve docker.io/tonistiigi/xx",
+            "named busybox",
+            "context busybox-applets.config",
+        ];
         let (asked, _) = built(Target::Image);
-        assert_eq!(
-            asked,
-            [
-                context,
-                "named golang",
-                "resolve docker.io/library/golang",
-                "named tailscale",
-                "named alpine",
-                "resolve docker.io/library/alpine",
-                "named xx",
-                "resolve docker.io/tonistiigi/xx",
-                "named busybox",
-            ]
-        );
+        assert_eq!(asked, [&builder[..], &busybox[..]].concat());
         let (asked, _) = built(Target::Tags);
-        assert_eq!(
-            asked,
-            [
-                context,
-                "named golang",
-                "resolve docker.io/library/golang",
-                "named tailscale"
-            ]
-        );
+        assert_eq!(asked, builder);
         let (asked, _) = built(Target::Busybox);
-        assert_eq!(
-            asked,
-            [
-                context,
-                "named alpine",
-                "resolve docker.io/library/alpine",
-                "named xx",
-                "resolve docker.io/tonistiigi/xx",
-                "named busybox",
-            ]
-        );
+        assert_eq!(asked, busybox);
     }
 
     #[test]

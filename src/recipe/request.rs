@@ -512,6 +512,27 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("build argument OCI_VERSION:"), "{e}");
+        // Bytes that were not UTF-8 arrive as U+FFFD.
+        let e = BuildArgs::resolve(&r, &args(&[("OCI_VERSION", "v1\u{FFFD}")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("build argument OCI_VERSION:") && e.contains("UTF-8"),
+            "{e}"
+        );
+        let e = check_labels(&args(&[("org.example.x", "\u{FFFD}")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("org.example.x") && e.contains("UTF-8"), "{e}");
+        let e = BuildArgs::resolve(&r, &args(&[("GOPROXY", "https://u:pw@proxy.example")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("build argument GOPROXY:")
+                && e.contains("password")
+                && !e.contains("pw@"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -10,10 +10,6 @@ use crate::llb::{
     State,
 };
 
-/// The paths of the build context the recipe reads: only these need to be
-/// transferred from the client.
-pub const CONTEXT_PATHS: &[&str] = &["patches", "busybox-applets.config"];
-
 /// The names a named context (`--build-context NAME=...`) can replace.
 pub const INPUT_NAMES: &[&str] = &["golang", "alpine", "xx", "tailscale", "busybox"];
 
@@ -29,8 +25,10 @@ pub enum Named {
 
 /// Where the recipe's inputs come from.
 pub trait Inputs: ImageMetaResolver + Sync {
-    /// The build context, with only `paths` in it.
-    fn build_context(&self, paths: &[&str]) -> Result<State, SourceError>;
+    /// The build context with only `path` in it (nothing when it has
+    /// none), for the one step that reads it: a change elsewhere in the
+    /// context leaves it, and so the step, as it was.
+    fn build_context(&self, path: &str) -> Result<State, SourceError>;
 
     /// What the user gave in place of input `name`, if anything. Asking is
     /// what makes a named context "used".
@@ -138,7 +136,9 @@ fn published_config(image: &ImageRef) -> ImageMeta {
 /// wrote them, configs are the published ones. For the offline commands
 /// and for `--check`, which build the graph without asking a daemon.
 pub struct Unresolved<F> {
-    pub context: State,
+    /// The session local that holds the build context (`buildctl --local
+    /// NAME=DIR`); `None` for an empty one.
+    pub context: Option<String>,
     /// Named contexts, by name.
     pub named: F,
 }
@@ -158,8 +158,15 @@ impl<F> Inputs for Unresolved<F>
 where
     F: Fn(&str) -> Result<Option<Named>, SourceError> + Sync,
 {
-    fn build_context(&self, _paths: &[&str]) -> Result<State, SourceError> {
-        Ok(self.context.clone())
+    fn build_context(&self, path: &str) -> Result<State, SourceError> {
+        Ok(match &self.context {
+            Some(local) => Source::local(local)
+                .include_patterns(&[path])
+                .shared_key_hint(&format!("{local}:{path}"))
+                .named(format!("[internal] load build context ({path})"))
+                .state(),
+            None => State::scratch(),
+        })
     }
 
     fn named_context(&self, name: &str) -> Result<Option<Named>, SourceError> {

@@ -4,7 +4,7 @@
 //! and compressed binary and the `/usr/local/bin` layer that carries it.
 
 use super::sources::{self, Inputs, SourceError};
-use super::{CONTEXT, OUT, Steps, arch};
+use super::{CONTEXT, OUT, Steps, arch, script};
 use crate::llb::{
     CacheSharing, CopyOptions, FileActions, Mount, NetMode, OutputMount, Platform, Source, State,
 };
@@ -19,6 +19,8 @@ const BINARY: &str = "tailscale.combined";
 const BIN_DIR: &str = "/usr/local/bin";
 const FILTER_DIR: &str = "/mtts";
 const FILTER_FILE: &str = "stderr_verbosity_filter.go";
+/// The build context's directory of user patches.
+const PATCHES: &str = "patches";
 
 /// The injected stderr filter (see `patches/`), built into the frontend so
 /// a repository with only a stub Dockerfile still gets it.
@@ -69,7 +71,6 @@ impl<'a> Tailscale<'a> {
     pub(super) async fn new<I: Inputs>(
         steps: &'a Steps<'a>,
         inputs: &I,
-        context: &State,
     ) -> Result<Self, SourceError> {
         let golang = steps
             .base_image(inputs, "golang", &steps.recipe().images.golang)
@@ -83,7 +84,10 @@ impl<'a> Tailscale<'a> {
         };
         let golang = golang.state;
         let go = go_base(steps, &golang);
-        let src = source(steps, &golang, context, named_tree);
+        // Only patches/ of the context: editing the applet list must not
+        // re-run the patch step.
+        let patches = inputs.build_context(PATCHES)?;
+        let src = source(steps, &golang, &patches, named_tree);
         let modules = modules(steps, &go, &src, newer_go);
         let tags = tags(steps, &go, &src, &modules);
         Ok(Tailscale {
@@ -195,8 +199,7 @@ impl<'a> Tailscale<'a> {
             .state();
         steps
             .op(
-                self.go
-                    .run(["/bin/sh", "-euc", LINK_BINARY, "link-binary"])
+                script(&self.go, "link-binary", LINK_BINARY)
                     .env("MTTS_STAGED", "/staged")
                     .env("MTTS_OUT", OUT)
                     .env("MTTS_BINARY", &combined)
@@ -224,7 +227,7 @@ fn go_base(steps: &Steps, golang: &State) -> State {
 /// The source at the requested version (or the user's `tailscale`
 /// context), with the verbosity filter and the context's `patches/` laid
 /// over it by one exec.
-fn source(steps: &Steps, golang: &State, context: &State, named: Option<State>) -> State {
+fn source(steps: &Steps, golang: &State, patches: &State, named: Option<State>) -> State {
     let t = &steps.recipe().tailscale;
     let version = &steps.req.args.tailscale_version;
     let pristine = named.unwrap_or_else(|| {
@@ -258,19 +261,15 @@ fn source(steps: &Steps, golang: &State, context: &State, named: Option<State>) 
             .state();
         filter_env = Some(format!("{FILTER_DIR}/{FILTER_FILE}"));
     }
-    // Only patches/ of the context: editing the applet list must not
-    // re-run this step.
-    let patches = steps.context_path(context, "patches", "[context] patches/");
-    let mut apply = patcher
-        .run(["/bin/sh", "-euc", APPLY_PATCHES, "apply-patches"])
-        .env("MTTS_PATCHES", format!("{CONTEXT}/patches"))
+    let mut apply = script(&patcher, "apply-patches", APPLY_PATCHES)
+        .env("MTTS_PATCHES", format!("{CONTEXT}/{PATCHES}"))
         .env("MTTS_SRC", SRC);
     if let Some(file) = filter_env {
         apply = apply.env("MTTS_FILTER_FILE", file);
     }
     steps
         .op(
-            apply.mount_ro(CONTEXT, &patches).network(NetMode::None),
+            apply.mount_ro(CONTEXT, patches).network(NetMode::None),
             "[tailscale] apply patches/",
         )
         .output(SRC, OutputMount::over(&pristine))
@@ -283,7 +282,7 @@ fn source(steps: &Steps, golang: &State, context: &State, named: Option<State>) 
 fn modules(steps: &Steps, go: &State, src: &State, newer_go: &str) -> State {
     let manifests = steps
         .op(
-            go.run(["/bin/sh", "-euc", GO_VERSION_CHECK, "go-version-check"])
+            script(go, "go-version-check", GO_VERSION_CHECK)
                 .env("MTTS_SRC", SRC)
                 .env("MTTS_OUT", OUT)
                 .env("MTTS_GOLANG", newer_go)
@@ -325,7 +324,7 @@ fn tags(steps: &Steps, go: &State, src: &State, modules: &State) -> State {
     }
     steps
         .op(
-            go.run(["/bin/sh", "-euc", RESOLVE_TAGS, "resolve-tags"])
+            script(go, "resolve-tags", RESOLVE_TAGS)
                 .envs(OFFLINE_GO_ENV)
                 // The git source keeps .git for the version stamps.
                 .env("GOFLAGS", "-mod=readonly -buildvcs=false")

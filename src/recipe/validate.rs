@@ -218,12 +218,26 @@ fn host_and_port(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An http(s) download URL. A password in it is refused, as in a git
+/// URL: the URL is kept in the build graph, its progress name and a
+/// `mode=max` provenance attestation.
 pub fn http_url(s: &str) -> Result<(), Invalid> {
+    if holds_password(s) {
+        return Err(Invalid(format!(
+            "{:?} holds a password, which would be kept in the build graph and its attestations; serve the file without credentials, or give the tree as a named context (--build-context busybox=...)",
+            short(&redact(s))
+        )));
+    }
     if url_with_scheme(s, &["https", "http"]) {
         Ok(())
     } else {
         Err(Invalid(format!("{:?} is not an http(s) URL", short(s))))
     }
+}
+
+/// Whether a URL has a `user:password@` part.
+pub fn holds_password(s: &str) -> bool {
+    redact(s) != s
 }
 
 /// Go's `GOPROXY`: proxy URLs, `direct` and `off`, separated by `,` (try
@@ -233,6 +247,17 @@ pub fn goproxy(s: &str) -> Result<(), Invalid> {
         return Err(Invalid(format!(
             "{:?} is not a GOPROXY list (1 to 1024 bytes)",
             short(s)
+        )));
+    }
+    if s.split([',', '|']).any(holds_password) {
+        return Err(Invalid(format!(
+            "{:?} holds a password, which would be kept in the build graph and its attestations; give the proxy's credentials to Go another way (a .netrc), or use a proxy that needs none",
+            short(
+                &s.split([',', '|'])
+                    .map(redact)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
         )));
     }
     for entry in s.split([',', '|']) {
@@ -264,6 +289,13 @@ pub fn text_value(what: &str, s: &str) -> Result<(), Invalid> {
     if s.chars().any(|c| c.is_control()) {
         return Err(Invalid(format!(
             "{what} {:?} contains control characters",
+            short(s)
+        )));
+    }
+    // U+FFFD is what bytes that were not UTF-8 became on the way here.
+    if s.contains(char::REPLACEMENT_CHARACTER) {
+        return Err(Invalid(format!(
+            "{what} {:?} is not valid UTF-8 (U+FFFD stands for bytes that were not): give it as UTF-8",
             short(s)
         )));
     }
@@ -356,6 +388,11 @@ mod tests {
                 "{bad:?}: {e}"
             );
         }
+        let e = goproxy("https://me:s3cret@proxy.example/go,direct")
+            .err()
+            .map(String::from)
+            .unwrap_or_default();
+        assert!(e.contains("password") && !e.contains("s3cret"), "{e}");
         let long = format!("https://{}", "a".repeat(2000));
         let e = goproxy(&long).err().map(String::from).unwrap_or_default();
         assert!(e.len() < 300, "quotes at most a bounded part: {e}");
@@ -406,8 +443,19 @@ mod tests {
         assert!(git_url("https://github.com/tailscale/tailscale.git").is_ok());
         assert!(git_url("file:///etc").is_err());
         assert!(http_url("https://h/x y").is_err());
+        let e = http_url("https://me:s3cret@busybox.example/b.tar.bz2")
+            .err()
+            .map(String::from)
+            .unwrap_or_default();
+        assert!(e.contains("password") && !e.contains("s3cret"), "{e}");
+        assert!(http_url("https://me@busybox.example/b.tar.bz2").is_ok());
         assert!(label("org.example/x", "fine value").is_ok());
         assert!(label("bad key", "v").is_err());
         assert!(label("k", "two\nlines").is_err());
+        let e = text_value("label k", "caf\u{FFFD}")
+            .err()
+            .map(String::from)
+            .unwrap_or_default();
+        assert!(e.contains("UTF-8") && e.contains("label k"), "{e}");
     }
 }

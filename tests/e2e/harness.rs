@@ -138,13 +138,7 @@ impl Daemon {
             .arg("-f")
             .arg(dockerfile);
         cmd.args(self.input_args("")).args(extra).arg(context);
-        let output = cmd
-            .output()
-            .unwrap_or_else(|e| panic!("running {} buildx: {e}", self.name));
-        Build {
-            daemon: self.name,
-            output,
-        }
+        Build::of(self.name, &mut cmd)
     }
 }
 
@@ -253,6 +247,14 @@ pub struct Build {
 }
 
 impl Build {
+    /// Runs `cmd`, a buildx call of `daemon`'s.
+    pub fn of(daemon: &'static str, cmd: &mut Command) -> Build {
+        let output = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("running {daemon} buildx: {e}"));
+        Build { daemon, output }
+    }
+
     pub fn log(&self) -> String {
         format!(
             "{}{}",

@@ -14,6 +14,7 @@ mod image_config;
 
 mod conversation;
 mod elf;
+mod faults;
 mod harness;
 // Its digests are for the reproducibility test.
 #[allow(dead_code)]

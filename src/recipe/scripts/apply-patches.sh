@@ -12,6 +12,14 @@
 #                              after the overlays; a file a diff deletes is
 #                              removed; git renames, copies and binary diffs
 #                              are refused, naming the file
+# A tree that is not Tailscale's (an empty named context) fails here, by
+# name, not in a cp below.
+for need in go.mod cmd/tailscaled; do
+	if [ ! -e "$MTTS_SRC/$need" ]; then
+		echo "error: the Tailscale source has no $need (a tailscale named context that is not a Tailscale tree?)" >&2
+		exit 1
+	fi
+done
 dir=$MTTS_PATCHES
 filter=stderr_verbosity_filter.go
 if [ -z "${MTTS_FILTER_FILE:-}" ] && [ -e "$dir/$filter" ]; then
