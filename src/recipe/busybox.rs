@@ -10,7 +10,6 @@ use crate::llb::{CopyOptions, FileActions, Mount, NetMode, OutputMount, Platform
 
 // Paths the scripts share with this file, passed to them as environment.
 const TREE: &str = "/busybox";
-const DEFAULTS: &str = "/defaults";
 const APPLETS_FILE: &str = "busybox-applets.config";
 const ROOTFS: &str = "/rootfs";
 
@@ -240,28 +239,20 @@ fn release_tree(steps: &Steps, alpine: &State) -> State {
 /// Configured once for every platform: the .config and busybox.links
 /// depend only on the applet list (the context's, else the built-in one).
 fn configure(steps: &Steps, toolchain: &State, tree: &State, applets: &State) -> State {
-    // The built-in list goes into the step's root filesystem: a file op
-    // over scratch has no inputs, and BuildKit reports those as run (never
-    // CACHED) on every build.
-    let with_defaults = steps
-        .op(
-            toolchain.file(FileActions::new().mkdir(DEFAULTS, 0o755, true).mkfile(
-                &format!("{DEFAULTS}/{APPLETS_FILE}"),
-                0o644,
-                DEFAULT_APPLETS,
-            )),
-            "[busybox] built-in applet list",
-        )
-        .state();
+    // The built-in list is the step's environment. Not a file op: over
+    // scratch it has no inputs, and BuildKit reports those as run (never
+    // CACHED) on every build; over the toolchain it would be a step on a
+    // shared one, which BuildKit before v0.32 can re-run on a cold daemon
+    // (see llb's root content cache).
     steps
         .op(
-            script(&with_defaults, "busybox-configure", CONFIGURE)
+            script(toolchain, "busybox-configure", CONFIGURE)
                 .env("MTTS_TREE", TREE)
                 // kconfig writes it into autoconf.h, and so into the
                 // version banner: otherwise the binary holds today's date.
                 .env("SOURCE_DATE_EPOCH", steps.epoch_seconds())
                 .env("MTTS_APPLETS", format!("{CONTEXT}/{APPLETS_FILE}"))
-                .env("MTTS_DEFAULT_APPLETS", format!("{DEFAULTS}/{APPLETS_FILE}"))
+                .env("MTTS_DEFAULT_APPLET_LIST", DEFAULT_APPLETS)
                 .mount_ro(CONTEXT, applets)
                 .network(NetMode::None),
             "[busybox] make allnoconfig + applet list",

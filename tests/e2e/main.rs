@@ -855,3 +855,36 @@ fn a_disabled_filter_and_a_filter_patch_contradict() {
             "patches/stderr_verbosity_filter.go",
         ]);
 }
+
+#[test]
+#[ignore = "needs the BuildKit daemons and served sources: run scripts/test"]
+fn a_context_without_an_applet_list_gets_the_built_in_one() {
+    let _ = main_image();
+    let daemon = Daemon::today();
+    let context = out_dir("context-without-applets");
+    let _ = std::fs::remove_dir_all(&context);
+    std::fs::create_dir_all(&context).unwrap_or_else(|e| panic!("{e}"));
+    let dest = out_dir("busybox-built-in-list");
+    let _ = std::fs::remove_dir_all(&dest);
+    let out = daemon.buildx_in(
+        &context,
+        &daemon.real_stub("Dockerfile"),
+        &[
+            "--platform",
+            "linux/amd64",
+            "--target",
+            "busybox",
+            "--output",
+            &format!("type=local,dest={}", dest.display()),
+        ],
+    );
+    out.assert_ok("the busybox target from a context without an applet list");
+    // The built-in list is the repository's: its applets are linked (an
+    // empty list would give a busybox with none).
+    assert!(dest.join("bin/busybox").exists());
+    assert!(
+        std::fs::symlink_metadata(dest.join("bin/sh")).is_ok(),
+        "no /bin/sh link in {}",
+        dest.display()
+    );
+}

@@ -4,13 +4,14 @@
 # the applet install list, on the build machine: nothing is run for the
 # target, so no emulation is needed.
 #   MTTS_TREE             the busybox source tree, configured in place
-#   MTTS_APPLETS          the build context's applet list (may be missing)
-#   MTTS_DEFAULT_APPLETS  the frontend's built-in applet list
-cfg=$MTTS_APPLETS
-if [ -f "$cfg" ]; then
+#   MTTS_APPLETS               the build context's applet list (a file,
+#                              may be missing)
+#   MTTS_DEFAULT_APPLET_LIST   the text of the frontend's built-in list
+if [ -f "$MTTS_APPLETS" ]; then
+	list=$(cat -- "$MTTS_APPLETS")
 	echo "applet list: the build context's busybox-applets.config"
 else
-	cfg=$MTTS_DEFAULT_APPLETS
+	list=$MTTS_DEFAULT_APPLET_LIST
 	echo "applet list: the frontend's built-in busybox-applets.config"
 fi
 cd -- "$MTTS_TREE" || exit 1
@@ -18,7 +19,7 @@ make allnoconfig >/dev/null
 # allnoconfig writes every int/string option as 0 or "": drop them so
 # oldconfig gives them their defaults (history size, less line limit, ...).
 sed -i '/^CONFIG_[A-Za-z0-9_]*=[^y]/d' .config
-syms=$(sed 's/#.*//' "$cfg" | tr -d ' \t\r' | grep -v '^$' || true)
+syms=$(printf '%s\n' "$list" | sed 's/#.*//' | tr -d ' \t\r' | grep -v '^$' || true)
 bad=$(printf '%s\n' "$syms" | grep '[^A-Z0-9_]' || true)
 if [ -n "$bad" ]; then
 	echo "error: busybox-applets.config: not Kconfig symbol names: $(printf "%s\n" "$bad" | tr "\n" " ")" >&2
