@@ -4,8 +4,10 @@
 //! target binary. Toolchain, configuration and links are made once; the
 //! sysroot, compile and compression per target platform.
 
+use super::arch;
+use super::request::BuildRequest;
 use super::sources::{self, Inputs, SourceError};
-use super::{BuildRequest, CONTEXT, OUT, Steps, arch, script};
+use super::steps::{CONTEXT, OUT, Steps, script};
 use crate::llb::{CopyOptions, FileActions, Mount, NetMode, OutputMount, Platform, Source, State};
 
 // Paths the scripts share with this file, passed to them as environment.

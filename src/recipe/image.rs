@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use oci_spec::image::{Arch, Config, History, ImageConfiguration, Os};
 
-use super::Steps;
+use super::steps::Steps;
 use crate::llb::{CopyOptions, FileActions, Platform, State};
 
 pub const PATH_ENV: &str = "PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

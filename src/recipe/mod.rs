@@ -15,6 +15,7 @@ pub mod config;
 pub mod image;
 pub mod request;
 pub mod sources;
+mod steps;
 mod tailscale;
 pub mod validate;
 
@@ -26,16 +27,12 @@ pub use request::{
 };
 pub use sources::{INPUT_NAMES, Inputs, Named, SourceError, Unresolved};
 
-use crate::llb::{CopyOptions, FileActions, NetMode, OpOptions, Platform, State};
+use crate::llb::{Platform, State};
 use busybox::Busybox;
 use image::Image;
 use oci_spec::image::ImageConfiguration;
+use steps::Steps;
 use tailscale::Tailscale;
-
-/// Where a step mounts its part of the build context.
-const CONTEXT: &str = "/context";
-/// Where a step that makes files writes them (an empty output mount).
-const OUT: &str = "/out";
 
 /// What one target platform produces.
 #[derive(Clone, Debug)]
@@ -56,15 +53,15 @@ pub async fn build<I: Inputs>(
     let results = match req.target {
         Target::Tags => {
             let builder = Tailscale::new(&steps, inputs).await?;
-            steps.for_each_platform(|_| (builder.tags(), None))
+            for_each_platform(req, |_| (builder.tags(), None))
         }
         Target::Tailscale => {
             let builder = Tailscale::new(&steps, inputs).await?;
-            steps.for_each_platform(|p| (builder.binary(p), None))
+            for_each_platform(req, |p| (builder.binary(p), None))
         }
         Target::Busybox => {
             let busybox = Busybox::new(&steps, inputs).await?;
-            steps.for_each_platform(|p| (busybox.rootfs(p), None))
+            for_each_platform(req, |p| (busybox.rootfs(p), None))
         }
         Target::Image => {
             // FROM golang AS builder
@@ -73,7 +70,7 @@ pub async fn build<I: Inputs>(
             let busybox = Busybox::new(&steps, inputs).await?;
             // FROM scratch
             let image = Image::new(&steps, builder.go_base());
-            steps.for_each_platform(|p| {
+            for_each_platform(req, |p| {
                 let [links, busybox] = busybox.layers(p);
                 let fs = image.filesystem(p, [links, busybox, builder.usr_local_bin(p)]);
                 (fs, Some(image.config(p)))
@@ -83,114 +80,22 @@ pub async fn build<I: Inputs>(
     Ok(results)
 }
 
-/// Runs one of the fixed scripts of `scripts/` with `sh -eu` on `base`,
-/// `$0` being `name`. The text goes in through the environment, not the
-/// command line: BuildKit quotes a failed process's whole command line as
-/// the error's last line, which would bury the step's own message under
-/// kilobytes of script.
-fn script(base: &State, name: &str, text: &str) -> crate::llb::Exec {
-    base.run(["/bin/sh", "-euc", "eval \"$MTTS_SCRIPT\"", name])
-        .env("MTTS_SCRIPT", text)
-}
-
-/// Shared settings every step reads.
-pub(crate) struct Steps<'a> {
-    pub(crate) req: &'a BuildRequest,
-}
-
-impl Steps<'_> {
-    fn recipe(&self) -> &Recipe {
-        &self.req.recipe
-    }
-
-    /// Base image `name` (pinned as `pin` unless a named context replaces
-    /// it), resolved for the build platform in the request's resolve mode.
-    async fn base_image<I: Inputs>(
-        &self,
-        inputs: &I,
-        name: &str,
-        pin: &crate::llb::ImageRef,
-    ) -> Result<sources::BaseImage, SourceError> {
-        let req = self.req;
-        sources::base_image(inputs, name, pin, &req.build_platform, req.resolve_mode).await
-    }
-
-    /// Names an op and applies `--no-cache`.
-    fn op<T: OpOptions>(&self, op: T, name: impl Into<String>) -> T {
-        op.named(name).ignore_cache(self.req.no_cache)
-    }
-
-    /// The network for an exec: only steps that download get one, and not
-    /// even those under `--network none`.
-    fn network(&self, downloads: bool) -> NetMode {
-        if downloads {
-            self.req.network
-        } else {
-            NetMode::None
-        }
-    }
-
-    /// The build's epoch as `SOURCE_DATE_EPOCH` is written, for tools that
-    /// would otherwise write today's date into what they make.
-    fn epoch_seconds(&self) -> String {
-        self.req.args.source_date_epoch.seconds().to_string()
-    }
-
-    /// `state` made into an image layer: copied onto scratch with every
-    /// entry's time set to the build's epoch, so the layer's bytes depend
-    /// on what is in it, not on when the step `made_by` ran.
-    fn layer(&self, state: &State, made_by: &str) -> State {
-        let epoch = self.req.args.source_date_epoch;
-        self.op(
-            state.restamped(epoch),
-            format!("{made_by}: times set to {epoch}"),
-        )
-        .state()
-    }
-
-    /// `layers` stacked bottom up, each staying its own layer: a MergeOp,
-    /// which copies nothing. Daemons without one get copies of each layer
-    /// onto the ones below, times again set to the epoch.
-    fn stack(&self, name: &str, layers: &[State]) -> State {
-        if self.req.daemon.merge_op {
-            return self.op(State::merge(layers), name).state();
-        }
-        let Some((bottom, above)) = layers.split_first() else {
-            return State::scratch();
-        };
-        let onto = CopyOptions {
-            dir_copy_contents: true,
-            create_dest_path: true,
-            timestamp: Some(self.req.args.source_date_epoch),
-            ..CopyOptions::default()
-        };
-        above
-            .iter()
-            .enumerate()
-            .fold(bottom.clone(), |below, (i, layer)| {
-                let files = FileActions::new().copy(layer, "/", "/", onto.clone());
-                let step = format!("{name} ({}/{})", i + 2, layers.len());
-                self.op(below.file(files), step).state()
-            })
-    }
-
-    fn for_each_platform(
-        &self,
-        mut make: impl FnMut(&Platform) -> (State, Option<ImageConfiguration>),
-    ) -> Vec<PlatformResult> {
-        self.req
-            .platforms
-            .iter()
-            .map(|p| {
-                let (state, image_config) = make(p);
-                PlatformResult {
-                    platform: p.clone(),
-                    state,
-                    image_config,
-                }
-            })
-            .collect()
-    }
+/// `make`'s state (and image config) for each target platform of `req`.
+fn for_each_platform(
+    req: &BuildRequest,
+    mut make: impl FnMut(&Platform) -> (State, Option<ImageConfiguration>),
+) -> Vec<PlatformResult> {
+    req.platforms
+        .iter()
+        .map(|p| {
+            let (state, image_config) = make(p);
+            PlatformResult {
+                platform: p.clone(),
+                state,
+                image_config,
+            }
+        })
+        .collect()
 }
 
 /// Parses `KEY=VALUE` pairs (build args, labels) into a map.
@@ -221,7 +126,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::llb::{ImageMeta, ImageMetaResolver, ImageRef, ResolveError, ResolveMode};
+    use crate::llb::{ImageMeta, ImageMetaResolver, ImageRef, NetMode, ResolveError, ResolveMode};
 
     /// Records which inputs were asked for and pins images to a fixed digest.
     #[derive(Default)]

@@ -3,8 +3,9 @@
 //! once for every platform; then, per target platform, the cross-compiled
 //! and compressed binary and the `/usr/local/bin` layer that carries it.
 
+use super::arch;
 use super::sources::{self, Inputs, SourceError};
-use super::{CONTEXT, OUT, Steps, arch, script};
+use super::steps::{CONTEXT, OUT, Steps, script};
 use crate::llb::{
     CacheSharing, CopyOptions, FileActions, Mount, NetMode, OutputMount, Platform, Source, State,
 };
