@@ -23,7 +23,7 @@ use mtts_frontend::offline::Options as GraphArgs;
 use mtts_frontend::recipe::{BuildRequest, PlatformResult};
 
 /// The build platform is fixed so the numbers do not depend on the machine
-/// the benchmark happens to run on (as in llb-tests).
+/// the benchmark happens to run on (as in recipe-graph-tests).
 const BUILD_PLATFORM: &str = "linux/amd64";
 
 /// The cases measured: a single-platform build and the full release set.

@@ -1,4 +1,4 @@
-//! The image config every platform's image must have, shared by llb-tests
+//! The image config every platform's image must have, shared by recipe-graph-tests
 //! (the config the recipe makes) and the e2e tests (the config BuildKit
 //! exported). Values are spelled out here, not taken from the code under
 //! test.

@@ -611,7 +611,7 @@ fn clear_errors_at_graph_time() {
         "{e}"
     );
 
-    let dir = std::env::temp_dir().join(format!("mtts-llb-tests-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("mtts-recipe-graph-tests-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let recipe_error = |body: &str| {
         let path = dir.join("Dockerfile");
@@ -729,14 +729,14 @@ fn the_llb_command_is_deterministic() {
 fn graph_snapshot_for_three_platforms() {
     let text = graph_of(&args(&ALL, &[])).to_text();
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("llb-tests/snapshots/graph-3-platforms.txt");
+        .join("recipe-graph-tests/snapshots/graph-3-platforms.txt");
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{e}"));
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         expected == text,
-        "the graph changed; review and update with UPDATE_SNAPSHOTS=1 cargo test --test llb\n--- new graph ---\n{text}"
+        "the graph changed; review and update with UPDATE_SNAPSHOTS=1 cargo test --test recipe-graph\n--- new graph ---\n{text}"
     );
 }
 
