@@ -31,7 +31,6 @@ pub enum Cap {
     ExecMountCacheSharing,
     ExecMountSelector,
     ExecMountTmpfs,
-    ExecMountContentCache,
     FileBase,
     FileRmWildcard,
     FileSymlinkCreate,
@@ -68,7 +67,6 @@ impl Cap {
             Cap::ExecMountCacheSharing => "exec.mount.cache.sharing",
             Cap::ExecMountSelector => "exec.mount.selector",
             Cap::ExecMountTmpfs => "exec.mount.tmpfs",
-            Cap::ExecMountContentCache => "exec.mount.cache.content",
             Cap::FileBase => "file.base",
             Cap::FileRmWildcard => "file.rm.wildcard",
             Cap::FileSymlinkCreate => "file.symlink.create",
@@ -86,7 +84,6 @@ impl Cap {
     pub fn since(self) -> &'static str {
         match self {
             Cap::FileSymlinkCreate => "v0.19.0",
-            Cap::ExecMountContentCache => "v0.13.0",
             Cap::SourceOciLayout => "v0.11.0",
             Cap::MergeOp => "v0.10.0",
             _ => "v0.8.0",

@@ -171,9 +171,6 @@ impl ExecOp {
                     if state.output.is_some() {
                         caps.insert(Cap::ExecMountBind);
                     }
-                    if m.dest == "/" && state.output.is_some() {
-                        caps.insert(Cap::ExecMountContentCache);
-                    }
                 }
                 Mount::Scratch => {}
                 Mount::Cache { .. } => {
@@ -214,17 +211,6 @@ impl ExecOp {
                     } => {
                         if state.output.is_some() {
                             pm.input = next_slot.next().copied().unwrap_or(-1);
-                            if m.dest == "/" {
-                                // The root is matched by its content too, not
-                                // only by the key of the step that made it.
-                                // BuildKit before v0.32 hands no key for a
-                                // step that executed while a concurrent build
-                                // shared it, so the exec on top found no cache
-                                // and re-ran (moby/buildkit#6955); its
-                                // content always matches. BuildKit leaves the
-                                // root out of content matching by default.
-                                pm.content_cache = pb::MountContentCache::On as i32;
-                            }
                         }
                         pm.readonly = *readonly;
                         pm.selector = selector.clone().unwrap_or_default();

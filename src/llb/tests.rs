@@ -207,12 +207,6 @@ fn exec_encodes_meta_mounts_and_outputs() {
     };
     let root = by("/");
     assert_eq!((root.input, root.output, root.readonly), (0, 0, false));
-    // Matched by content too (moby/buildkit#6955); no other mount needs it.
-    assert_eq!(root.content_cache, pb::MountContentCache::On as i32);
-    assert_eq!(
-        by("/src").content_cache,
-        pb::MountContentCache::Default as i32
-    );
     assert_eq!(
         g.input_of(v, 0)
             .and_then(|i| i.source())
@@ -246,7 +240,6 @@ fn exec_encodes_meta_mounts_and_outputs() {
             "exec.meta.network",
             "exec.mount.bind",
             "exec.mount.cache",
-            "exec.mount.cache.content",
             "exec.mount.cache.sharing",
             "exec.mount.tmpfs",
         ]
