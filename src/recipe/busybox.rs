@@ -243,9 +243,8 @@ fn release_tree(steps: &Steps, alpine: &State) -> State {
 fn configure(steps: &Steps, toolchain: &State, tree: &State, applets: &State) -> State {
     // The built-in list is the step's environment. Not a file op: over
     // scratch it has no inputs, and BuildKit reports those as run (never
-    // CACHED) on every build; over the toolchain it would be a step on a
-    // shared one, which BuildKit before v0.32 can re-run on a cold daemon
-    // (see llb's root content cache).
+    // CACHED) on every build; over the toolchain it would be one more step
+    // between the shared toolchain and configure.
     steps
         .op(
             script(toolchain, "busybox-configure", CONFIGURE)
