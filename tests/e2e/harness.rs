@@ -362,6 +362,8 @@ pub struct Step {
     pub name: String,
     /// Reported `CACHED`: its result was reused.
     pub cached: bool,
+    /// Printed output of its own (`#N 0.123 ...` lines): it executed.
+    pub printed: bool,
 }
 
 /// The vertices a `--progress plain` build reported, in order: each named
@@ -370,6 +372,7 @@ pub struct Step {
 pub fn steps(log: &str) -> Vec<Step> {
     let mut names: Vec<(String, String)> = Vec::new();
     let mut cached: BTreeSet<String> = BTreeSet::new();
+    let mut printed: BTreeSet<String> = BTreeSet::new();
     for line in log.lines() {
         let Some(rest) = line.strip_prefix('#') else {
             continue;
@@ -379,6 +382,9 @@ pub fn steps(log: &str) -> Vec<Step> {
         };
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
             continue;
+        }
+        if text.starts_with(|c: char| c.is_ascii_digit()) {
+            printed.insert(id.to_string());
         }
         if text == "CACHED" {
             cached.insert(id.to_string());
@@ -395,6 +401,7 @@ pub fn steps(log: &str) -> Vec<Step> {
         .into_iter()
         .map(|(id, name)| Step {
             cached: cached.contains(&id),
+            printed: printed.contains(&id),
             name,
         })
         .collect()

@@ -28,7 +28,14 @@ fn build_to(daemon: &Daemon, context: &Path, what: &str, output: &str) -> Vec<St
         ],
     );
     build.assert_ok(what);
-    harness::steps(&build.log())
+    // Each build's whole log, for a failure's post-mortem.
+    let log = build.log();
+    let name: String = what
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let _ = std::fs::write(out_dir("rebuild-logs").join(format!("{name}.log")), &log);
+    harness::steps(&log)
 }
 
 /// Sources: BuildKit checks them again on every build (the git ref, the
@@ -43,11 +50,20 @@ fn is_source(name: &str) -> bool {
         || step.starts_with("docker.io/")
 }
 
-/// The recipe's steps that ran (not CACHED), by name.
+/// The recipe's steps that ran, by name: not CACHED, unless BuildKit
+/// merged the step into an equal one still held from the build before.
+/// BuildKit v0.25 does that when the cache keys are equal, shows the other
+/// build's vertex as CACHED beside ours, and ours as DONE without having
+/// run it: a step without output of its own and with a CACHED twin of the
+/// same name did not run. (Seen on a new machine: the applet-list rebuild
+/// showed `apply patches/` twice, once CACHED.)
 fn ran(steps: &[Step]) -> Vec<&str> {
+    let merged =
+        |s: &Step| !s.printed && steps.iter().any(|twin| twin.cached && twin.name == s.name);
     steps
         .iter()
         .filter(|s| !s.cached && s.name.starts_with('[') && !is_source(&s.name))
+        .filter(|s| !merged(s))
         .map(|s| s.name.as_str())
         .collect()
 }
