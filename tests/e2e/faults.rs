@@ -115,7 +115,7 @@ fn a_wrong_busybox_download_names_url_key_and_both_checksums() {
 
 #[test]
 #[ignore = "needs the BuildKit daemons and served sources: run scripts/test"]
-fn an_empty_tailscale_context_is_named_as_not_a_tailscale_tree() {
+fn an_empty_tailscale_context_fails_naming_it_and_the_step_last() {
     let daemon = Daemon::today();
     let empty = out_dir("empty-tailscale-context");
     let _ = std::fs::remove_dir_all(&empty);
@@ -134,24 +134,6 @@ fn an_empty_tailscale_context_is_named_as_not_a_tailscale_tree() {
         "the Tailscale source has no go.mod",
     ]);
     assert!(!out.log().contains("cp: cannot create"), "{}", out.log());
-}
-
-#[test]
-#[ignore = "needs the BuildKit daemons and served sources: run scripts/test"]
-fn a_failed_script_step_ends_with_its_name_not_its_script() {
-    let daemon = Daemon::today();
-    let empty = out_dir("empty-tailscale-context-2");
-    std::fs::create_dir_all(&empty).unwrap_or_else(|e| panic!("{e}"));
-    let out = daemon.buildx(
-        &daemon.real_stub("Dockerfile"),
-        &[
-            "--target",
-            "tags",
-            "--build-context",
-            &format!("tailscale={}", empty.display()),
-        ],
-    );
-    assert!(!out.output.status.success(), "{}", out.log());
     // buildx ends with the failed step's name and output, then BuildKit's
     // line quoting the process: the script's name, not its text.
     let last = last_line(&out);
