@@ -23,6 +23,12 @@ pub enum Command {
     /// for `buildctl build --local context=. < def.pb` (with `--local NAME`,
     /// add `--local NAME=DIR` there).
     Llb(GraphArgs),
+    /// Print what the recipe says, as JSON, after the stub is laid over the
+    /// built-in recipe and the build arguments over both: the values a
+    /// build with the same flags would use (versions, checksums, URLs,
+    /// pins, features), and the names the frontend knows (platforms,
+    /// targets, inputs). For scripts: read a pin here, never from the file.
+    Recipe(GraphArgs),
     /// Print the build graph for people: one line per vertex with its
     /// digest, kind, platform and description.
     Graph {

@@ -39,6 +39,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .write_all(&def.to_bytes())
                 .context("writing the definition")?;
         }
+        Some(Command::Recipe(args)) => {
+            let text = offline::recipe_json(&args.into())?;
+            stdout
+                .write_all(text.as_bytes())
+                .context("writing the recipe")?;
+        }
         Some(Command::Graph { args, format }) => {
             let def = offline::definition(&args.into())?;
             let graph = Graph::decode(&def.pb)?;

@@ -197,3 +197,94 @@ pub fn graph_json(graph: &Graph) -> anyhow::Result<String> {
     out.push('\n');
     Ok(out)
 }
+
+/// What the recipe says for `options`, as JSON (`mtts-frontend recipe`):
+/// the stub over the built-in recipe, the build arguments over both, and
+/// the names the frontend defines. Maps are ordered, so the text is stable.
+pub fn recipe_json(options: &Options) -> anyhow::Result<String> {
+    let req = request(options)?;
+    let (recipe, args) = (&req.recipe, &req.args);
+    let url = recipe
+        .busybox
+        .url
+        .replace("{version}", &args.busybox_version);
+    let build_args: serde_json::Map<String, serde_json::Value> = args
+        .values()
+        .into_iter()
+        .map(|(name, _, value)| (name.to_string(), value.into()))
+        .collect();
+    let value = serde_json::json!({
+        "tailscale": {
+            "version": args.tailscale_version,
+            "commit_time": recipe.tailscale.commit_time.to_string(),
+            "repository": recipe.tailscale.repository,
+            "features": recipe.tailscale.features,
+            "verbosity_filter": recipe.tailscale.verbosity_filter,
+        },
+        "busybox": {
+            "version": args.busybox_version,
+            "sha256": args.busybox_sha256,
+            "url": url,
+        },
+        "images": {
+            "golang": recipe.images.golang.to_string(),
+            "alpine": recipe.images.alpine.to_string(),
+            "xx": recipe.images.xx.to_string(),
+        },
+        "upx": recipe.upx,
+        "labels": recipe.labels,
+        "build_args": build_args,
+        "source_date_epoch": args.source_date_epoch.seconds(),
+        "platforms": recipe::SUPPORTED_PLATFORMS,
+        "targets": recipe::Target::ALL.iter().map(|t| t.name()).collect::<Vec<_>>(),
+        "inputs": INPUT_NAMES,
+    });
+    let mut text = serde_json::to_string_pretty(&value).context("encoding the recipe")?;
+    text.push('\n');
+    Ok(text)
+}
+
+#[cfg(test)]
+mod recipe_tests {
+    use super::*;
+
+    fn json(options: &Options) -> serde_json::Value {
+        let text = recipe_json(options).unwrap_or_else(|e| panic!("{e:#}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn the_recipe_command_says_the_effective_values() {
+        let builtin = Recipe::default();
+        let v = json(&Options::default());
+        assert_eq!(v["tailscale"]["version"], builtin.tailscale.version);
+        assert_eq!(v["busybox"]["sha256"], builtin.busybox.sha256);
+        assert_eq!(
+            v["busybox"]["url"],
+            builtin
+                .busybox
+                .url
+                .replace("{version}", &builtin.busybox.version)
+        );
+        assert_eq!(v["images"]["golang"], builtin.images.golang.to_string());
+        assert_eq!(v["platforms"][2], "linux/arm/v7");
+        assert_eq!(v["targets"][0], "image");
+        assert_eq!(v["inputs"][0], "golang");
+        // Build arguments win over the recipe, as in a build.
+        let v = json(&Options {
+            build_args: vec!["TAILSCALE_VERSION=1.104.6".into(), "OCI_VERSION=x".into()],
+            ..Options::default()
+        });
+        assert_eq!(v["tailscale"]["version"], "v1.104.6");
+        assert_eq!(v["build_args"]["OCI_VERSION"], "x");
+        // A bad value fails as a build would, naming it.
+        let e = recipe_json(&Options {
+            build_args: vec!["TAILSCALE_VERSION=main".into()],
+            ..Options::default()
+        })
+        .err()
+        .map(|e| format!("{e:#}"))
+        .unwrap_or_default();
+        assert!(e.contains("TAILSCALE_VERSION"), "{e}");
+    }
+}
