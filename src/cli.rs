@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use mtts_frontend::recipe::{BUILD_ARGS, INPUT_NAMES, SUPPORTED_PLATFORMS, Target};
 
 /// Builds the mikrotik-tailscale image as a BuildKit frontend.
 ///
@@ -43,20 +44,24 @@ pub enum Command {
 /// What to build: the same inputs `docker buildx build` would pass.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GraphArgs {
-    /// Target platform (repeatable): linux/amd64, linux/arm64, linux/arm/v7.
-    /// Defaults to the platform this program runs on.
-    #[arg(long = "platform", value_name = "PLATFORM")]
+    // The lists in these help texts come from the recipe's own names.
+    #[arg(long = "platform", value_name = "PLATFORM", help = format!(
+        "Target platform (repeatable): {}. Defaults to the platform this program runs on",
+        SUPPORTED_PLATFORMS.join(", ")
+    ))]
     pub platforms: Vec<String>,
-    /// Build argument KEY=VALUE (repeatable): TAILSCALE_VERSION,
-    /// BUSYBOX_VERSION, BUSYBOX_SHA256, OCI_VERSION, GOPROXY,
-    /// SOURCE_DATE_EPOCH.
-    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    #[arg(long = "build-arg", value_name = "KEY=VALUE", help = format!(
+        "Build argument KEY=VALUE (repeatable): {}",
+        BUILD_ARGS.map(|(name, _)| name).join(", ")
+    ))]
     pub build_args: Vec<String>,
     /// Image label KEY=VALUE (repeatable), like `docker buildx build --label`.
     #[arg(long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
-    /// What to build: image (default), tailscale, busybox or tags.
-    #[arg(long)]
+    #[arg(long, help = format!(
+        "What to build: {} (the first is the default)",
+        Target::names().join(", ")
+    ))]
     pub target: Option<String>,
     /// The stub Dockerfile holding the TOML recipe (default: built-in recipe).
     #[arg(long, value_name = "FILE")]
@@ -64,12 +69,13 @@ pub struct GraphArgs {
     /// The platform the build runs on (default: this machine's).
     #[arg(long, value_name = "PLATFORM")]
     pub build_platform: Option<String>,
-    /// Take input NAME (repeatable): golang, alpine, xx, tailscale or
-    /// busybox, from the directory buildctl is given as `--local NAME=DIR`
-    /// instead of the recipe's image or source. A directory in place of an
-    /// image runs with that image's published environment (PATH, GOPATH,
-    /// workdir): for golang, a golang image's root filesystem.
-    #[arg(long = "local", value_name = "NAME")]
+    #[arg(long = "local", value_name = "NAME", help = format!(
+        "Take input NAME (repeatable): {}, from the directory buildctl is given as \
+         `--local NAME=DIR` instead of the recipe's image or source. A directory in place \
+         of an image runs with that image's published environment (PATH, GOPATH, workdir): \
+         for golang, a golang image's root filesystem",
+        INPUT_NAMES.join(", ")
+    ))]
     pub locals: Vec<String>,
 }
 

@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use crate::llb::inspect::Graph;
 use crate::llb::{
-    CopyOptions, Definition, FileActions, NetMode, OpOptions, Platform, ResolveMode, Source, State,
-    marshal,
+    CopyOptions, Definition, FileActions, ImageRef, NetMode, OpOptions, Platform, ResolveMode,
+    Source, State, marshal,
 };
 use crate::recipe::{
     self, BuildRequest, DaemonSupport, INPUT_NAMES, Named, PlatformResult, Recipe, RequestOptions,
@@ -227,21 +227,34 @@ pub fn recipe_json(options: &Options) -> anyhow::Result<String> {
             "url": url,
         },
         "images": {
-            "golang": recipe.images.golang.to_string(),
-            "alpine": recipe.images.alpine.to_string(),
-            "xx": recipe.images.xx.to_string(),
+            "golang": image(&recipe.images.golang),
+            "alpine": image(&recipe.images.alpine),
+            "xx": image(&recipe.images.xx),
+        },
+        // What each image's `apk add` installs: the stand-in images of the
+        // tests must provide them.
+        "packages": {
+            "golang": recipe::golang_packages(recipe.upx),
+            "alpine": recipe::toolchain_packages(recipe.upx),
+            "sysroot": recipe::SYSROOT_PACKAGES,
         },
         "upx": recipe.upx,
         "labels": recipe.labels,
         "build_args": build_args,
         "source_date_epoch": args.source_date_epoch.seconds(),
         "platforms": recipe::SUPPORTED_PLATFORMS,
-        "targets": recipe::Target::ALL.iter().map(|t| t.name()).collect::<Vec<_>>(),
+        "targets": recipe::Target::names(),
         "inputs": INPUT_NAMES,
     });
     let mut text = serde_json::to_string_pretty(&value).context("encoding the recipe")?;
     text.push('\n');
     Ok(text)
+}
+
+/// An image pin as `mtts-frontend recipe` shows it: the whole reference,
+/// and its tag alone (the version a script needs).
+fn image(reference: &ImageRef) -> serde_json::Value {
+    serde_json::json!({ "ref": reference.to_string(), "tag": reference.tag() })
 }
 
 #[cfg(test)]
@@ -266,7 +279,12 @@ mod recipe_tests {
                 .url
                 .replace("{version}", &builtin.busybox.version)
         );
-        assert_eq!(v["images"]["golang"], builtin.images.golang.to_string());
+        assert_eq!(
+            v["images"]["golang"]["ref"],
+            builtin.images.golang.to_string()
+        );
+        assert_eq!(v["images"]["golang"]["tag"], "1.26.5-alpine");
+        assert_eq!(v["packages"]["golang"][1], "upx");
         assert_eq!(v["platforms"][2], "linux/arm/v7");
         assert_eq!(v["targets"][0], "image");
         assert_eq!(v["inputs"][0], "golang");
@@ -277,6 +295,19 @@ mod recipe_tests {
         });
         assert_eq!(v["tailscale"]["version"], "v1.104.6");
         assert_eq!(v["build_args"]["OCI_VERSION"], "x");
+        // Without upx, no image installs it.
+        let stub = std::env::temp_dir().join(format!("mtts-recipe-{}", std::process::id()));
+        std::fs::write(&stub, "upx = false\n").unwrap_or_else(|e| panic!("{e}"));
+        let v = json(&Options {
+            recipe: Some(stub.clone()),
+            ..Options::default()
+        });
+        let _ = std::fs::remove_file(&stub);
+        assert_eq!(
+            v["packages"]["golang"],
+            serde_json::json!(["ca-certificates"])
+        );
+        assert!(!v["packages"]["alpine"].to_string().contains("upx"));
         // A bad value fails as a build would, naming it.
         let e = recipe_json(&Options {
             build_args: vec!["TAILSCALE_VERSION=main".into()],

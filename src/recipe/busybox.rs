@@ -6,7 +6,7 @@
 
 use super::arch;
 use super::request::BuildRequest;
-use super::sources::{self, Inputs, SourceError};
+use super::sources::{self, Inputs, SourceError, input};
 use super::steps::{CONTEXT, OUT, Steps, script};
 use crate::llb::{CopyOptions, FileActions, Mount, NetMode, OutputMount, Platform, Source, State};
 
@@ -47,11 +47,11 @@ impl<'a> Busybox<'a> {
     ) -> Result<Self, SourceError> {
         let images = &steps.recipe().images;
         let alpine = steps
-            .base_image(inputs, "alpine", &images.alpine)
+            .base_image(inputs, input::ALPINE, &images.alpine)
             .await?
             .state;
-        let xx = steps.base_image(inputs, "xx", &images.xx).await?.state;
-        let named_tree = sources::source_tree(inputs, "busybox")?;
+        let xx = steps.base_image(inputs, input::XX, &images.xx).await?.state;
+        let named_tree = sources::source_tree(inputs, input::BUSYBOX)?;
         let toolchain = toolchain(steps, &alpine, &xx);
         let tree = named_tree.unwrap_or_else(|| release_tree(steps, &alpine));
         // Only the applet list of the context: editing patches/ must not
@@ -104,17 +104,17 @@ impl<'a> Busybox<'a> {
         let sysroot = steps
             .op(
                 self.toolchain
-                    .run([
-                        "xx-apk",
-                        "add",
-                        "--no-cache",
-                        "musl-dev",
-                        "gcc",
-                        "linux-headers",
-                    ])
+                    .run(
+                        ["xx-apk", "add", "--no-cache"]
+                            .into_iter()
+                            .chain(SYSROOT_PACKAGES),
+                    )
                     .envs(xx_env())
                     .network(steps.network(true)),
-                format!("[busybox {target}] xx-apk add musl-dev gcc linux-headers"),
+                format!(
+                    "[busybox {target}] xx-apk add {}",
+                    SYSROOT_PACKAGES.join(" ")
+                ),
             )
             .root();
         let compiled = steps
@@ -147,6 +147,21 @@ impl<'a> Busybox<'a> {
     }
 }
 
+/// What xx-apk installs into each target's sysroot: its C library,
+/// kernel headers and libgcc.
+pub const SYSROOT_PACKAGES: [&str; 3] = ["musl-dev", "gcc", "linux-headers"];
+
+/// The Alpine packages of the busybox toolchain: clang/lld to
+/// cross-compile, llvm's binutils, gcc for the host-side kconfig tools,
+/// make, perl for the build scripts, and upx when the recipe compresses.
+pub fn toolchain_packages(upx: bool) -> Vec<&'static str> {
+    let mut packages = vec!["clang", "lld", "llvm", "gcc", "make", "perl"];
+    if upx {
+        packages.push("upx");
+    }
+    packages
+}
+
 /// alpine with xx's cross-compilation helpers and the native tools
 /// (clang/lld to cross-compile, gcc for the host-side kconfig tools, perl
 /// for the build scripts, upx).
@@ -165,20 +180,8 @@ fn toolchain(steps: &Steps, alpine: &State, xx: &State) -> State {
             "[busybox] copy xx helpers",
         )
         .state();
-    let mut apk = vec![
-        "apk",
-        "add",
-        "--no-cache",
-        "clang",
-        "lld",
-        "llvm",
-        "gcc",
-        "make",
-        "perl",
-    ];
-    if steps.recipe().upx {
-        apk.push("upx");
-    }
+    let mut apk = vec!["apk", "add", "--no-cache"];
+    apk.extend(toolchain_packages(steps.recipe().upx));
     let name = format!("[busybox] {}", apk.join(" "));
     steps
         .op(with_xx.run(apk).network(steps.network(true)), name)

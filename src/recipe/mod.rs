@@ -23,9 +23,13 @@ use std::collections::BTreeMap;
 
 pub use config::{Finding, Recipe, RecipeError, key_range};
 pub use request::{
-    BuildArgs, BuildRequest, DaemonSupport, InputError, RequestOptions, SUPPORTED_PLATFORMS, Target,
+    BUILD_ARGS, BuildArgs, BuildRequest, DaemonSupport, InputError, RequestOptions,
+    SUPPORTED_PLATFORMS, Target,
 };
-pub use sources::{INPUT_NAMES, Inputs, Named, SourceError, Unresolved};
+pub use sources::{IMAGE_INPUTS, INPUT_NAMES, Inputs, Named, SourceError, Unresolved, input};
+
+pub use busybox::{SYSROOT_PACKAGES, toolchain_packages};
+pub use tailscale::golang_packages;
 
 use crate::llb::{Platform, State};
 use busybox::Busybox;

@@ -33,6 +33,11 @@ impl Target {
         Target::Tags,
     ];
 
+    /// Every target's name, the default first.
+    pub fn names() -> Vec<&'static str> {
+        Self::ALL.iter().map(|t| t.name()).collect()
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Target::Image => "image",
@@ -73,14 +78,16 @@ impl fmt::Display for Target {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InputError {
     #[error(
-        "platform {0} is not supported; supported platforms: linux/amd64, linux/arm64, linux/arm/v7"
+        "platform {0} is not supported; supported platforms: {supported}",
+        supported = SUPPORTED_PLATFORMS.join(", ")
     )]
     Platform(String),
     /// The parser's message already says "invalid platform ...".
     #[error("{0}")]
     PlatformSyntax(String),
     #[error(
-        "build platform {0} is not supported; the build runs on linux/amd64, linux/arm64 or linux/arm/v7"
+        "build platform {0} is not supported; the build runs on {supported}",
+        supported = SUPPORTED_PLATFORMS.join(", ")
     )]
     BuildPlatform(String),
     #[error("{flag} {value:?} must be KEY=VALUE")]
@@ -89,7 +96,7 @@ pub enum InputError {
     BuildArg { name: String, message: String },
     #[error("label {name}: {message}")]
     Label { name: String, message: String },
-    #[error("unknown target {0:?}; targets: image, tailscale, busybox, tags")]
+    #[error("unknown target {0:?}; targets: {targets}", targets = Target::names().join(", "))]
     Target(String),
 }
 

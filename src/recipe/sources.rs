@@ -10,8 +10,32 @@ use crate::llb::{
     State,
 };
 
+/// The name of each input: a named context (`--build-context NAME=...`)
+/// of that name replaces it.
+pub mod input {
+    /// The Go toolchain image (`images.golang`).
+    pub const GOLANG: &str = "golang";
+    /// The busybox toolchain's base image (`images.alpine`).
+    pub const ALPINE: &str = "alpine";
+    /// The cross-compilation helpers' image (`images.xx`).
+    pub const XX: &str = "xx";
+    /// The Tailscale source tree (`tailscale.repository`).
+    pub const TAILSCALE: &str = "tailscale";
+    /// The busybox source tree (`busybox.url`).
+    pub const BUSYBOX: &str = "busybox";
+}
+
+/// The inputs that are base images.
+pub const IMAGE_INPUTS: [&str; 3] = [input::GOLANG, input::ALPINE, input::XX];
+
 /// The names a named context (`--build-context NAME=...`) can replace.
-pub const INPUT_NAMES: &[&str] = &["golang", "alpine", "xx", "tailscale", "busybox"];
+pub const INPUT_NAMES: &[&str] = &[
+    input::GOLANG,
+    input::ALPINE,
+    input::XX,
+    input::TAILSCALE,
+    input::BUSYBOX,
+];
 
 /// What a named context put in place of an input.
 #[derive(Clone, Debug)]

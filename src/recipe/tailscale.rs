@@ -4,7 +4,7 @@
 //! and compressed binary and the `/usr/local/bin` layer that carries it.
 
 use super::arch;
-use super::sources::{self, Inputs, SourceError};
+use super::sources::{self, Inputs, SourceError, input};
 use super::steps::{CONTEXT, OUT, Steps, script};
 use crate::llb::{
     CacheSharing, CopyOptions, FileActions, Mount, NetMode, OutputMount, Platform, Source, State,
@@ -74,9 +74,9 @@ impl<'a> Tailscale<'a> {
         inputs: &I,
     ) -> Result<Self, SourceError> {
         let golang = steps
-            .base_image(inputs, "golang", &steps.recipe().images.golang)
+            .base_image(inputs, input::GOLANG, &steps.recipe().images.golang)
             .await?;
-        let named_tree = sources::source_tree(inputs, "tailscale")?;
+        let named_tree = sources::source_tree(inputs, input::TAILSCALE)?;
         // What the Go guard tells the user to change.
         let newer_go = if golang.from_named_context {
             "replace the golang named context (--build-context golang=...) with"
@@ -212,13 +212,21 @@ impl<'a> Tailscale<'a> {
     }
 }
 
+/// The Alpine packages the golang image gets: the CA bundle the final image
+/// ships, and upx (when the recipe compresses) for the binary.
+pub fn golang_packages(upx: bool) -> Vec<&'static str> {
+    let mut packages = vec!["ca-certificates"];
+    if upx {
+        packages.push("upx");
+    }
+    packages
+}
+
 /// The Go toolchain on the build platform, plus upx to compress the binary
 /// and the CA bundle the final image ships.
 fn go_base(steps: &Steps, golang: &State) -> State {
-    let mut apk = vec!["apk", "add", "--no-cache", "ca-certificates"];
-    if steps.recipe().upx {
-        apk.push("upx");
-    }
+    let mut apk = vec!["apk", "add", "--no-cache"];
+    apk.extend(golang_packages(steps.recipe().upx));
     let name = format!("[golang] {}", apk.join(" "));
     steps
         .op(golang.run(apk).network(steps.network(true)), name)
