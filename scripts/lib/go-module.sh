@@ -1,0 +1,78 @@
+# shellcheck shell=bash
+# Go modules at pinned versions, from the Go module proxy, for the test
+# fixtures: Tailscale's source (sources.sh), headscale (headscale.sh),
+# buildkitd, buildctl and the registry (buildkitd.sh). Each caller keeps its
+# own module cache (GOMODCACHE=HOME/gomod), so its downloads stay for a
+# rebuild without the network. Needs go and jq.
+#
+#   go_module_dir HOME MODULE@VERSION
+#       downloads MODULE@VERSION and prints its (read-only) directory
+#   go_module_build HOME MODULE@VERSION OUTDIR [BUILD-FLAG...] -- PACKAGE...
+#       builds the PACKAGEs (paths in the module, e.g. ./cmd/headscale) with
+#       `go build -mod=mod -trimpath BUILD-FLAG...` in a copy of the module,
+#       so its own go.mod and go.sum decide every dependency (`go install
+#       M@V` refuses a module with replace or exclude directives), into
+#       OUTDIR (replaced whole, only once all are built); then drops the
+#       build cache and the unpacked modules (about 1 GB each): the
+#       binaries' presence is what skips a rebuild
+
+# _go_module_env HOME: a private module and build cache, the machine's Go,
+# static binaries.
+_go_module_env() {
+	export GOMODCACHE=$1/gomod GOCACHE=$1/gocache GOTOOLCHAIN=local CGO_ENABLED=0
+}
+
+go_module_dir() {
+	local home=$1 module=$2 json dir
+	command -v go >/dev/null || {
+		echo "go-module: no go on PATH" >&2
+		return 1
+	}
+	(
+		_go_module_env "$home"
+		json=$(go mod download -json "$module") || {
+			echo "go-module: the Go module proxy does not serve $module: $json" >&2
+			exit 1
+		}
+		dir=$(jq -r '.Dir // empty' <<<"$json")
+		[[ -d $dir ]] || {
+			echo "go-module: go mod download $module gave no module directory: $json" >&2
+			exit 1
+		}
+		echo "$dir"
+	)
+}
+
+go_module_build() {
+	local home=$1 module=$2 out=$3 dir src tmp flags=()
+	shift 3
+	while (($#)) && [[ $1 != -- ]]; do
+		flags+=("$1")
+		shift
+	done
+	[[ ${1:-} == -- && $# -gt 1 ]] || {
+		echo "go-module: go_module_build $module: no packages after --" >&2
+		return 1
+	}
+	shift
+	dir=$(go_module_dir "$home" "$module") || return 1
+	src=$out.src
+	tmp=$out.tmp
+	rm -rf "$src" "$tmp"
+	cp -r "$dir" "$src"
+	chmod -R u+w "$src"
+	mkdir -p "$tmp"
+	(
+		_go_module_env "$home"
+		cd "$src"
+		go build -mod=mod -trimpath ${flags[@]+"${flags[@]}"} -o "$tmp/" "$@"
+	) || {
+		echo "go-module: building $* of $module failed" >&2
+		return 1
+	}
+	rm -rf "$src" "$out"
+	mv "$tmp" "$out"
+	rm -rf "$home/gocache"
+	find "$home/gomod" -mindepth 1 -maxdepth 1 ! -name cache -exec chmod -R u+w {} + \
+		-exec rm -rf {} +
+}
