@@ -21,11 +21,14 @@ mod image_config;
 mod harness;
 #[allow(dead_code)]
 mod oci;
+#[allow(dead_code)]
+mod progress;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use harness::{Daemon, env, fixture, out_dir, run, stub, stub_for, try_run};
+use mtts_frontend::recipe::IMAGE_INPUTS;
 use oci::{Oci, PlatformImage};
 
 const BUILDER: &str = "mtts-standalone";
@@ -158,7 +161,7 @@ fn llb_definition(daemon: &Daemon, locals: &[&str]) -> PathBuf {
 fn buildctl_builds_the_llb_command_output_with_local_inputs() {
     let daemon = Daemon::today();
     let s = standalone();
-    let definition = llb_definition(&daemon, &["golang", "alpine", "xx"]);
+    let definition = llb_definition(&daemon, &IMAGE_INPUTS);
     let dest = out_dir("builders").join("buildctl-rootfs");
     let _ = std::fs::remove_dir_all(&dest);
     let stdin = std::fs::File::open(&definition).unwrap_or_else(|e| panic!("{e}"));
@@ -166,7 +169,7 @@ fn buildctl_builds_the_llb_command_output_with_local_inputs() {
     cmd.args(["--addr", &s.addr, "build", "--progress", "plain"])
         .arg("--local")
         .arg(format!("context={}", fixture("context").display()));
-    for name in ["golang", "alpine", "xx"] {
+    for name in IMAGE_INPUTS {
         cmd.arg("--local").arg(format!(
             "{name}={}",
             env(&format!("MTTS_E2E_ROOT_{}", name.to_uppercase()))

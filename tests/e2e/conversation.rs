@@ -204,7 +204,7 @@ fn a_golang_image_too_old_for_the_source_fails_before_anything_compiles() {
         "go.mod needs go 1.99.0, but the golang image has go 1.",
         "replace the golang named context (--build-context golang=...) with a Go 1.99.0 (or newer) image",
     ]);
-    let ran: Vec<String> = crate::harness::steps(&build.log())
+    let ran: Vec<String> = crate::progress::steps(&build.log())
         .into_iter()
         .filter(|s| !s.cached)
         .map(|s| s.name)

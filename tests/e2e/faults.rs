@@ -55,9 +55,8 @@ fn a_busybox_url_with_a_password_is_refused_and_never_shown() {
 #[ignore = "needs the BuildKit daemons and served sources: run scripts/test"]
 fn a_wrong_busybox_download_names_url_key_and_both_checksums() {
     let daemon = Daemon::today();
-    let recipe = daemon.real_recipe();
-    let sha = "34f9ea6ff8636f2c9241153b9114eefa9e65674a45318ae1ef95bb5f31c53bb2";
-    assert!(recipe.contains(sha), "the recipe's busybox sha256 moved");
+    let builtin = crate::harness::builtin();
+    let (version, sha) = (&builtin.busybox.version, &builtin.busybox.sha256);
     // A URL the server answers with 404, with a checksum no build has
     // had: BuildKit finds a download by its checksum alone, so with the
     // real one it would take the cached tarball and fetch nothing.
@@ -67,18 +66,18 @@ fn a_wrong_busybox_download_names_url_key_and_both_checksums() {
         .unwrap_or_default();
     let unheard = format!("{:064x}", nonce);
     let missing = daemon.busybox_url.replace("{version}", "{version}-missing");
-    let body = recipe
-        .replace(&daemon.busybox_url, &missing)
-        .replace(sha, &unheard);
+    let body = daemon
+        .real_recipe_with(&[("busybox", &format!("sha256 = \"{unheard}\""))])
+        .replace(&daemon.busybox_url, &missing);
     let out = daemon.buildx(
         &stub("Dockerfile.bb404", &body),
         &["--platform", "linux/amd64", "--target", "busybox"],
     );
-    let url = missing.replace("{version}", "1.38.0");
+    let url = missing.replace("{version}", version);
     // BuildKit says only "digest mismatch <what came back>: <what was
     // expected>"; the step's name says where from and which keys.
     let step = format!(
-        "[busybox] download busybox-1.38.0.tar.bz2 from {url} (busybox.url; checked against busybox.sha256)"
+        "[busybox] download busybox-{version}.tar.bz2 from {url} (busybox.url; checked against busybox.sha256)"
     );
     out.expect_failure(&[&format!("{step}\n"), "ERROR: digest mismatch sha256:"]);
     assert!(
@@ -89,7 +88,10 @@ fn a_wrong_busybox_download_names_url_key_and_both_checksums() {
     // The right URL with a wrong checksum: both digests are named.
     let wrong = "0".repeat(64);
     let out = daemon.buildx(
-        &stub("Dockerfile.bbsha", &recipe.replace(sha, &wrong)),
+        &stub(
+            "Dockerfile.bbsha",
+            &daemon.real_recipe_with(&[("busybox", &format!("sha256 = \"{wrong}\""))]),
+        ),
         &["--platform", "linux/amd64", "--target", "busybox"],
     );
     out.expect_failure(&[
@@ -105,7 +107,7 @@ fn a_wrong_busybox_download_names_url_key_and_both_checksums() {
             "--target",
             "busybox",
             "--build-arg",
-            "BUSYBOX_VERSION=1.38.0",
+            &format!("BUSYBOX_VERSION={version}"),
             "--build-arg",
             &format!("BUSYBOX_SHA256={wrong}"),
         ],

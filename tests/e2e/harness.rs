@@ -12,7 +12,6 @@
 //! - `MTTS_E2E_TAILSCALE_TREE`, `MTTS_E2E_TAILSCALE_VERSION`: the same
 //!   Tailscale source as a plain directory, and its version.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -84,27 +83,12 @@ impl Daemon {
         cmd
     }
 
-    /// The default recipe (the repository's Dockerfile) with the sources
-    /// this daemon can reach: the git server and the busybox tarball.
+    /// A stub with [`Daemon::real_recipe`].
     pub fn real_stub(&self, name: &str) -> PathBuf {
-        let recipe = default_recipe()
-            .replace(
-                "repository = \"https://github.com/tailscale/tailscale.git\"",
-                &format!("repository = \"{}\"", self.git_url),
-            )
-            .replace(
-                "url = \"https://busybox.net/downloads/busybox-{version}.tar.bz2\"",
-                &format!("url = \"{}\"", self.busybox_url),
-            );
-        assert!(
-            recipe.contains(&self.git_url),
-            "no repository line to replace"
-        );
-        assert!(
-            recipe.contains(&self.busybox_url),
-            "no busybox url line to replace"
-        );
-        stub(&format!("{name}.{}", self.name.replace(' ', "")), &recipe)
+        stub(
+            &format!("{name}.{}", self.name.replace(' ', "")),
+            &self.real_recipe(),
+        )
     }
 
     /// `docker buildx build` of the e2e context with the fixture base
@@ -118,7 +102,7 @@ impl Daemon {
     /// ""), and the module proxy as GOPROXY.
     pub fn input_args(&self, prefix: &str) -> Vec<String> {
         let mut args = Vec::new();
-        for image in ["golang", "alpine", "xx"] {
+        for image in mtts_frontend::recipe::IMAGE_INPUTS {
             args.push("--build-context".to_string());
             args.push(format!(
                 "{image}=docker-image://{prefix}mtts-fixture-{image}:e2e"
@@ -159,11 +143,52 @@ impl Daemon {
         .assert_ok(&format!("loading {tag}"));
     }
 
-    /// The body (without `# syntax=`) of [`Daemon::real_stub`].
+    /// The recipe of every real build: the sources this daemon can reach
+    /// (the git server, the busybox tarball) laid over the built-in recipe
+    /// (the repository's Dockerfile), which gives every other value.
     pub fn real_recipe(&self) -> String {
-        let text = std::fs::read_to_string(self.real_stub("Dockerfile")).unwrap_or_default();
-        text.lines().skip(1).map(|l| format!("{l}\n")).collect()
+        self.real_recipe_with(&[])
     }
+
+    /// [`Daemon::real_recipe`] with more keys: `(table, line)`, the root
+    /// table as "" (e.g. `("tailscale", "verbosity_filter = false")`).
+    pub fn real_recipe_with(&self, extra: &[(&str, &str)]) -> String {
+        let repository = format!("repository = \"{}\"", self.git_url);
+        let url = format!("url = \"{}\"", self.busybox_url);
+        let mut tables: Vec<(&str, Vec<&str>)> = vec![
+            ("", vec![]),
+            ("tailscale", vec![&repository]),
+            ("busybox", vec![&url]),
+        ];
+        for (table, line) in extra {
+            match tables.iter_mut().find(|(name, _)| name == table) {
+                Some((_, lines)) => lines.push(line),
+                None => tables.push((table, vec![line])),
+            }
+        }
+        let mut text = String::new();
+        for (table, lines) in tables {
+            if !table.is_empty() {
+                text.push_str(&format!("[{table}]\n"));
+            }
+            for line in lines {
+                text.push_str(&format!("{line}\n"));
+            }
+        }
+        text
+    }
+}
+
+/// The built-in recipe, as the frontend reads it: the pins a test compares
+/// with or changes.
+pub fn builtin() -> mtts_frontend::recipe::Recipe {
+    mtts_frontend::recipe::Recipe::default()
+}
+
+/// A TOML array of strings, for a recipe line.
+pub fn toml_list(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
+    format!("[{}]", quoted.join(", "))
 }
 
 /// Copies the directory `from` (a build context) to `to`, so a test can
@@ -181,15 +206,11 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// The recipe's `tailscale.commit_time`, as written and in seconds (by
-/// `date`, not by our own parser): the default epoch of every image.
+/// The recipe's `tailscale.commit_time`, as the frontend writes it and in
+/// seconds (by `date`, not by our own parser): the default epoch of every
+/// image.
 pub fn recipe_commit_time() -> (String, u64) {
-    let recipe = default_recipe();
-    let written = recipe
-        .lines()
-        .find_map(|l| l.strip_prefix("commit_time = "))
-        .map(|v| v.trim_matches('"').to_string())
-        .unwrap_or_else(|| panic!("no commit_time in the Dockerfile"));
+    let written = builtin().tailscale.commit_time.to_string();
     let out = Command::new("date")
         .args(["-u", "-d", &written, "+%s"])
         .output()
@@ -354,55 +375,4 @@ pub fn try_run(cmd: &mut Command) -> (bool, String) {
         ),
         Err(e) => (false, format!("running {cmd:?}: {e}")),
     }
-}
-
-/// One vertex of a plain-progress log, as BuildKit reported it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Step {
-    pub name: String,
-    /// Reported `CACHED`: its result was reused.
-    pub cached: bool,
-    /// Printed output of its own (`#N 0.123 ...` lines): it executed.
-    pub printed: bool,
-}
-
-/// The vertices a `--progress plain` build reported, in order: each named
-/// `#N name` once, cached or not (`#N CACHED` vs `#N DONE`). Vertices
-/// BuildKit did not need at all do not appear.
-pub fn steps(log: &str) -> Vec<Step> {
-    let mut names: Vec<(String, String)> = Vec::new();
-    let mut cached: BTreeSet<String> = BTreeSet::new();
-    let mut printed: BTreeSet<String> = BTreeSet::new();
-    for line in log.lines() {
-        let Some(rest) = line.strip_prefix('#') else {
-            continue;
-        };
-        let Some((id, text)) = rest.split_once(' ') else {
-            continue;
-        };
-        if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
-            continue;
-        }
-        if text.starts_with(|c: char| c.is_ascii_digit()) {
-            printed.insert(id.to_string());
-        }
-        if text == "CACHED" {
-            cached.insert(id.to_string());
-        } else if !names.iter().any(|(n, _)| n == id)
-            && !text.starts_with("DONE")
-            && !text.starts_with("ERROR")
-            && !text.starts_with(|c: char| c.is_ascii_digit())
-            && !text.starts_with("...")
-        {
-            names.push((id.to_string(), text.to_string()));
-        }
-    }
-    names
-        .into_iter()
-        .map(|(id, name)| Step {
-            cached: cached.contains(&id),
-            printed: printed.contains(&id),
-            name,
-        })
-        .collect()
 }

@@ -5,8 +5,9 @@
 
 use std::path::Path;
 
-use crate::harness::{self, Daemon, Step, copy_dir, fixture, out_dir};
+use crate::harness::{self, Daemon, copy_dir, fixture, out_dir};
 use crate::oci::Oci;
+use crate::progress::{self, Step};
 
 /// The amd64 image from `context`, kept only in the build cache; the steps
 /// BuildKit reported.
@@ -35,7 +36,7 @@ fn build_to(daemon: &Daemon, context: &Path, what: &str, output: &str) -> Vec<St
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
     let _ = std::fs::write(out_dir("rebuild-logs").join(format!("{name}.log")), &log);
-    harness::steps(&log)
+    progress::steps(&log)
 }
 
 /// Sources: BuildKit checks them again on every build (the git ref, the

@@ -12,13 +12,13 @@
 mod harness;
 #[allow(dead_code)]
 mod oci;
+#[allow(dead_code)]
+mod progress;
 
 use std::path::Path;
 
 use harness::{Daemon, copy_dir, fixture, out_dir};
 use oci::{Oci, PlatformImage};
-
-const PLATFORMS: &str = "linux/amd64,linux/arm64,linux/arm/v7";
 
 /// The 3-platform image from `context`, exported as an OCI archive. No
 /// provenance attestation: it records when the build started and a unique
@@ -27,7 +27,8 @@ fn build(daemon: &Daemon, context: &Path, name: &str, extra: &[&str]) -> Oci {
     let archive = out_dir("reproducible").join(format!("{name}.oci.tar"));
     let _ = std::fs::remove_file(&archive);
     let output = format!("type=oci,dest={}", archive.display());
-    let mut args = vec!["--platform", PLATFORMS, "--provenance=false"];
+    let platforms = mtts_frontend::recipe::SUPPORTED_PLATFORMS.join(",");
+    let mut args = vec!["--platform", &platforms, "--provenance=false"];
     args.extend_from_slice(extra);
     args.extend(["--output", output.as_str()]);
     let started = std::time::Instant::now();
