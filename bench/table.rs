@@ -282,48 +282,37 @@ fn main() -> anyhow::Result<()> {
     };
     let mut rows: Vec<(String, String)> = Vec::new();
     let mut row = |name: &str, value: String| rows.push((name.to_string(), value));
-    row(
-        "cold 3-platform build: wall time",
-        bench.pair("cold", Metric::Wall, " s")?,
-    );
-    row(
-        "cold: steps' durations, summed",
-        bench.pair("cold", Metric::StepTime, " s")?,
-    );
-    row(
-        "cold: exec steps run",
-        bench.pair("cold", Metric::Execs, "")?,
-    );
-    row(
-        "cold: steps downloading Go modules",
-        bench.pair("cold", Metric::Downloads, "")?,
-    );
-    row(
-        "cold: featuretags runs (steps)",
-        bench.pair("cold", Metric::Featuretags, "")?,
-    );
-    row(
-        "cold: busybox configure runs (make allnoconfig)",
-        bench.pair("cold", Metric::Configure, "")?,
-    );
-    row(
-        "cold: exec steps running target binaries (QEMU)",
-        bench.pair("cold", Metric::Emulated, "")?,
-    );
-    row("fully cached rebuild", bench.rebuild("cached")?);
-    row("rebuild after only OCI_VERSION", bench.rebuild("oci")?);
-    row(
-        &format!("rebuild after only a Tailscale bump ({})", bench.args.bump),
-        bench.rebuild("bump")?,
-    );
-    row(
-        "rebuild after editing only patches/",
-        bench.rebuild("patches")?,
-    );
-    row(
-        "rebuild after editing only the applet list",
-        bench.rebuild("applets")?,
-    );
+    let cold = [
+        ("cold 3-platform build: wall time", Metric::Wall, " s"),
+        ("cold: steps' durations, summed", Metric::StepTime, " s"),
+        ("cold: exec steps run", Metric::Execs, ""),
+        ("cold: steps downloading Go modules", Metric::Downloads, ""),
+        ("cold: featuretags runs (steps)", Metric::Featuretags, ""),
+        (
+            "cold: busybox configure runs (make allnoconfig)",
+            Metric::Configure,
+            "",
+        ),
+        (
+            "cold: exec steps running target binaries (QEMU)",
+            Metric::Emulated,
+            "",
+        ),
+    ];
+    for (name, what, unit) in cold {
+        row(name, bench.pair("cold", what, unit)?);
+    }
+    let bump = format!("rebuild after only a Tailscale bump ({})", bench.args.bump);
+    let rebuilds = [
+        ("fully cached rebuild", "cached"),
+        ("rebuild after only OCI_VERSION", "oci"),
+        (&bump, "bump"),
+        ("rebuild after editing only patches/", "patches"),
+        ("rebuild after editing only the applet list", "applets"),
+    ];
+    for (name, run) in rebuilds {
+        row(name, bench.rebuild(run)?);
+    }
     // The first round's cold images: sizes and applet links.
     let image = |side: Side| {
         oci::Oci::open(

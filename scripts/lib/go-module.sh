@@ -8,11 +8,12 @@
 #   go_module_dir HOME MODULE@VERSION
 #       downloads MODULE@VERSION and prints its (read-only) directory
 #   go_module_build HOME MODULE@VERSION OUTDIR [BUILD-FLAG...] -- PACKAGE...
-#       builds the PACKAGEs (paths in the module, e.g. ./cmd/headscale) with
+#       nothing when OUTDIR exists (it appears whole, once all is built);
+#       else builds the PACKAGEs (paths in the module, e.g. ./cmd/headscale) with
 #       `go build -mod=mod -trimpath BUILD-FLAG...` in a copy of the module,
 #       so its own go.mod and go.sum decide every dependency (`go install
 #       M@V` refuses a module with replace or exclude directives), into
-#       OUTDIR (replaced whole, only once all are built); then drops the
+#       OUTDIR; then drops the
 #       build cache and the unpacked modules (about 1 GB each): the
 #       binaries' presence is what skips a rebuild
 
@@ -55,6 +56,8 @@ go_module_build() {
 		return 1
 	}
 	shift
+	[[ -d $out ]] && return 0
+	echo "go-module: building $* of $module from the Go module proxy" >&2
 	dir=$(go_module_dir "$home" "$module") || return 1
 	src=$out.src
 	tmp=$out.tmp
