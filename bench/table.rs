@@ -8,6 +8,7 @@
 #[allow(dead_code)]
 mod oci;
 #[path = "../tests/e2e/progress.rs"]
+#[allow(dead_code)]
 mod progress;
 
 use std::collections::BTreeSet;
@@ -16,7 +17,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use progress::Step;
-use regex::Regex;
 
 /// Prints the bench's markdown table from the logs of a run.
 #[derive(Debug, Parser)]
@@ -56,8 +56,15 @@ struct Bench {
     args: Args,
     /// Our graph's exec steps: (platform, name).
     our_execs: Vec<(String, String)>,
-    /// Sources BuildKit checks again on every build and reports as run.
-    source: Regex,
+}
+
+/// Sources BuildKit checks again on every build and reports as run: ours
+/// as the e2e tests know them, and the original's `FROM` lines.
+fn is_source(name: &str) -> bool {
+    progress::is_source(name)
+        || name
+            .split_once("] ")
+            .is_some_and(|(_, s)| s.starts_with("FROM "))
 }
 
 /// One number of one build.
@@ -142,7 +149,7 @@ impl Bench {
             Metric::Steps => count(
                 Self::executed(&steps)
                     .iter()
-                    .filter(|s| !self.source.is_match(&s.name))
+                    .filter(|s| !is_source(&s.name))
                     .count(),
             ),
             Metric::Execs => count(execs().len()),
@@ -155,7 +162,11 @@ impl Bench {
                     .count()
                     + steps
                         .iter()
-                        .filter(|s| s.output.iter().any(|l| l.starts_with("go: downloading ")))
+                        .filter(|s| {
+                            s.output
+                                .iter()
+                                .any(|(_, l)| l.starts_with("go: downloading "))
+                        })
                         .count(),
             ),
             Metric::Featuretags => count(
@@ -275,9 +286,6 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let bench = Bench {
         our_execs: our_execs(&args.work.join("ours-graph.json"))?,
-        source: Regex::new(
-            r"^(\[context[] ]|\[[^]]*\] (git |download |docker\.io/)|\[[^]]*\] FROM )",
-        )?,
         args,
     };
     let mut rows: Vec<(String, String)> = Vec::new();

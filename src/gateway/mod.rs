@@ -24,8 +24,8 @@ use crate::llb::{
 };
 use crate::proto::gateway::llb_bridge_client::LlbBridgeClient;
 use crate::proto::gateway::{
-    InputsRequest, PingRequest, ReadFileRequest, ResolveImageConfigRequest, ReturnRequest,
-    SolveRequest, WarnRequest,
+    CacheOptionsEntry, InputsRequest, PingRequest, ReadFileRequest, ResolveImageConfigRequest,
+    ReturnRequest, SolveRequest, WarnRequest,
 };
 use crate::proto::{google, pb};
 use caps::DaemonCaps;
@@ -266,7 +266,7 @@ async fn run<F: Frontend>(
     let mut solved = Vec::with_capacity(built.len());
     for (b, def) in built.into_iter().zip(definitions) {
         let ref_id = client
-            .solve(def.pb, &format!("the build for {}", b.platform))
+            .solve_build(def.pb, &format!("the build for {}", b.platform))
             .await?;
         solved.push(SolvedPlatform {
             platform: b.platform,
@@ -451,6 +451,30 @@ impl Client {
     }
 
     async fn solve(&self, def: pb::Definition, what: &str) -> Result<String, GatewayError> {
+        self.solve_request(def, Vec::new(), what).await
+    }
+
+    /// A build's solve: it carries the caches to import (`--cache-from`),
+    /// as the Dockerfile frontend's does, so BuildKit looks there too.
+    async fn solve_build(&self, def: pb::Definition, what: &str) -> Result<String, GatewayError> {
+        let imports = self
+            .options
+            .cache_imports
+            .iter()
+            .map(|c| CacheOptionsEntry {
+                r#type: c.kind.clone(),
+                attrs: c.attrs.clone().into_iter().collect(),
+            })
+            .collect();
+        self.solve_request(def, imports, what).await
+    }
+
+    async fn solve_request(
+        &self,
+        def: pb::Definition,
+        cache_imports: Vec<CacheOptionsEntry>,
+        what: &str,
+    ) -> Result<String, GatewayError> {
         let response = self
             .bridge
             .clone()
@@ -458,6 +482,7 @@ impl Client {
                 definition: Some(def),
                 allow_result_return: true,
                 allow_result_array_ref: true,
+                cache_imports,
                 ..Default::default()
             })
             .await

@@ -197,6 +197,64 @@ pub struct FrontendOptions {
     pub request_id: Option<String>,
     /// The client wants a platform-keyed result even for one platform.
     pub multi_platform: bool,
+    /// Where to look for cached results (`--cache-from`).
+    pub cache_imports: Vec<CacheImport>,
+}
+
+/// A cache to import, as `--cache-from type=registry,ref=...` gives it:
+/// BuildKit loads it for every build solve that names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CacheImport {
+    /// `registry`, `local`, `gha`, `s3`, ...
+    pub kind: String,
+    pub attrs: BTreeMap<String, String>,
+}
+
+impl CacheImport {
+    /// `cache-imports`: buildx's JSON list of BuildKit's CacheOptionsEntry
+    /// (`[{"Type": "registry", "Attrs": {"ref": "..."}}]`; the field names
+    /// in any case, as Go reads them).
+    fn parse_list(text: &str) -> Result<Vec<CacheImport>, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        let entries = match value {
+            serde_json::Value::Array(entries) => entries,
+            serde_json::Value::Null => Vec::new(),
+            _ => return Err("not a JSON list of cache sources".to_string()),
+        };
+        entries
+            .iter()
+            .map(|entry| {
+                let serde_json::Value::Object(fields) = entry else {
+                    return Err(format!("{entry} is not a cache source"));
+                };
+                let field = |name: &str| {
+                    fields
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                        .map(|(_, v)| v)
+                };
+                let kind = match field("type") {
+                    Some(serde_json::Value::String(kind)) if !kind.is_empty() => kind.clone(),
+                    _ => return Err(format!("{entry} has no Type")),
+                };
+                let mut attrs = BTreeMap::new();
+                match field("attrs") {
+                    None | Some(serde_json::Value::Null) => {}
+                    Some(serde_json::Value::Object(map)) => {
+                        for (k, v) in map {
+                            let serde_json::Value::String(v) = v else {
+                                return Err(format!("{entry}: attribute {k} is not a string"));
+                            };
+                            attrs.insert(k.clone(), v.clone());
+                        }
+                    }
+                    Some(_) => return Err(format!("{entry}: Attrs is not a map")),
+                }
+                Ok(CacheImport { kind, attrs })
+            })
+            .collect()
+    }
 }
 
 impl FrontendOptions {
@@ -219,7 +277,22 @@ impl FrontendOptions {
             dockerfile_local_name: "dockerfile".to_string(),
             request_id: None,
             multi_platform: false,
+            cache_imports: Vec::new(),
         };
+        // Both cache options, as dockerui reads them: the JSON list, then
+        // the older comma-separated registry refs.
+        if let Some(text) = opts.get("cache-imports").filter(|t| !t.is_empty()) {
+            out.cache_imports = CacheImport::parse_list(text)
+                .map_err(|m| invalid("cache-imports", format!("{m} ({:?})", short(text))))?;
+        }
+        if let Some(refs) = opts.get("cache-from") {
+            for r in refs.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+                out.cache_imports.push(CacheImport {
+                    kind: "registry".to_string(),
+                    attrs: BTreeMap::from([("ref".to_string(), r.to_string())]),
+                });
+            }
+        }
         for (key, value) in opts {
             if let Some(name) = key.strip_prefix("build-arg:") {
                 if name == "BUILDKIT_MULTI_PLATFORM" {
@@ -424,8 +497,52 @@ mod tests {
     }
 
     #[test]
+    fn cache_sources_are_read_as_dockerui_reads_them() {
+        let o = FrontendOptions::parse(&opts(&[
+            (
+                "cache-imports",
+                r#"[{"Type":"registry","Attrs":{"ref":"reg:5000/cache","mode":"max"}},{"type":"local","attrs":{"src":"/c"}}]"#,
+            ),
+            ("cache-from", "reg:5000/old,reg:5000/older"),
+        ]))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let kinds: Vec<(&str, Option<&str>)> = o
+            .cache_imports
+            .iter()
+            .map(|c| {
+                (
+                    c.kind.as_str(),
+                    c.attrs
+                        .get("ref")
+                        .or(c.attrs.get("src"))
+                        .map(String::as_str),
+                )
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("registry", Some("reg:5000/cache")),
+                ("local", Some("/c")),
+                ("registry", Some("reg:5000/old")),
+                ("registry", Some("reg:5000/older")),
+            ]
+        );
+        assert_eq!(
+            o.cache_imports[0].attrs.get("mode").map(String::as_str),
+            Some("max")
+        );
+        let none = FrontendOptions::parse(&opts(&[("cache-imports", "null")]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(none.cache_imports.is_empty());
+    }
+
+    #[test]
     fn rejects_bad_options_by_name() {
         for (k, v) in [
+            ("cache-imports", "{not json"),
+            ("cache-imports", r#"[{"Attrs":{}}]"#),
+            ("cache-imports", r#"[{"Type":"local","Attrs":{"src":1}}]"#),
             ("force-network-mode", "bridge"),
             ("image-resolve-mode", "sometimes"),
             ("context:xx", "ftp://x"),

@@ -214,3 +214,260 @@ fn buildctl_builds_the_llb_command_output_with_local_inputs() {
         assert_eq!(built, Path::new(target), "{path}");
     }
 }
+
+/// A remote builder named `name` for the buildkitd at `addr`, in its own
+/// buildx config directory.
+fn remote_builder(daemon: &Daemon, name: &str, addr: &str) -> PathBuf {
+    let config = out_dir(&format!("builders/buildx-{name}"));
+    let _ = std::fs::remove_dir_all(&config);
+    std::fs::create_dir_all(&config).unwrap_or_else(|e| panic!("{e}"));
+    run(buildx(daemon, &config).args(["create", "--name", name, "--driver", "remote", addr]));
+    config
+}
+
+/// The stub build of linux/amd64 on builder `name`, pushed as `image`,
+/// with `extra` flags; its steps and the pushed manifest's digest.
+fn build_and_push(
+    daemon: &Daemon,
+    config: &Path,
+    name: &str,
+    image: &str,
+    extra: &[String],
+) -> (Vec<progress::Step>, String, String) {
+    let s = standalone();
+    let frontend = format!("{}/{}", s.registry, env("MTTS_E2E_FRONTEND"));
+    let dockerfile = stub_for(&frontend, "Dockerfile.cache", &daemon.real_recipe());
+    let metadata = out_dir("builders").join(format!("{name}.metadata.json"));
+    let _ = std::fs::remove_file(&metadata);
+    let mut cmd = buildx(daemon, config);
+    cmd.args(["build", "--builder", name, "--progress", "plain"])
+        .arg("-f")
+        .arg(&dockerfile)
+        .arg("--metadata-file")
+        .arg(&metadata);
+    cmd.args(daemon.input_args(&format!("{}/", s.registry)));
+    cmd.args(["--platform", "linux/amd64", "--provenance=false"])
+        .args(extra)
+        .args(["--output", &format!("type=image,name={image},push=true")])
+        .arg(fixture("context"));
+    let (ok, log) = try_run(&mut cmd);
+    assert!(
+        ok,
+        "the {name} build failed:\n{}",
+        harness::failure_summary(&log)
+    );
+    let text = std::fs::read_to_string(&metadata).unwrap_or_else(|e| panic!("{e}"));
+    let meta: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let digest = meta["containerimage.digest"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no containerimage.digest in {text}"))
+        .to_string();
+    (progress::steps(&log), digest, log)
+}
+
+/// The empty buildkitd `name` of `buildkitd.sh fresh-start`, stopped and
+/// deleted when dropped (also on failure).
+struct Fresh(String);
+
+impl Fresh {
+    fn start(name: &str) -> (Fresh, String) {
+        let script = harness::root().join("tests/e2e/fixtures/buildkitd.sh");
+        let addr = run(Command::new(&script).args(["fresh-start", name]));
+        (Fresh(name.to_string()), addr.trim().to_string())
+    }
+}
+
+impl Drop for Fresh {
+    fn drop(&mut self) {
+        let script = harness::root().join("tests/e2e/fixtures/buildkitd.sh");
+        let _ = Command::new(script).args(["fresh-stop", &self.0]).output();
+    }
+}
+
+#[test]
+#[ignore = "needs the standalone BuildKit and the e2e image: run scripts/test"]
+fn a_new_builder_takes_every_step_from_the_exported_cache() {
+    let daemon = Daemon::today();
+    let s = standalone();
+    // The warm builder exports its cache three ways in one build: to the
+    // registry and to a directory (every step: mode=max), and inline in
+    // the pushed image (the image's own steps).
+    let config = remote_builder(&daemon, "mtts-cache-export", &s.addr);
+    let local = out_dir("builders").join("cache-local");
+    let _ = std::fs::remove_dir_all(&local);
+    let registry_cache = format!("{}/mtts-e2e-cache:max", s.registry);
+    let inline_image = format!("{}/mtts-e2e-image:inline", s.registry);
+    let (_, exported, _) = build_and_push(
+        &daemon,
+        &config,
+        "mtts-cache-export",
+        &inline_image,
+        &[
+            "--cache-to".into(),
+            format!("type=registry,ref={registry_cache},mode=max"),
+            "--cache-to".into(),
+            format!("type=local,dest={},mode=max", local.display()),
+            "--cache-to".into(),
+            "type=inline".into(),
+        ],
+    );
+    run(buildx(&daemon, &config).args(["rm", "mtts-cache-export"]));
+
+    // Each kind into an empty builder, as a new CI runner has: nothing
+    // runs, and the image is the same, digest for digest.
+    for (kind, from) in [
+        ("registry", format!("type=registry,ref={registry_cache}")),
+        ("local", format!("type=local,src={}", local.display())),
+        ("inline", format!("type=registry,ref={inline_image}")),
+    ] {
+        let name = format!("mtts-cache-{kind}");
+        let (_fresh, addr) = Fresh::start(&format!("cache-{kind}"));
+        let config = remote_builder(&daemon, &name, &addr);
+        let (steps, digest, log) = build_and_push(
+            &daemon,
+            &config,
+            &name,
+            &format!("{}/mtts-e2e-image:from-{kind}", s.registry),
+            &["--cache-from".into(), from],
+        );
+        assert!(
+            log.contains("importing cache manifest from"),
+            "{kind}: the cache was imported:\n{log}"
+        );
+        let ran = progress::ran(&steps, &[]);
+        assert!(
+            ran.is_empty(),
+            "{kind}: an empty builder with the exported cache ran {ran:?}:\n{log}"
+        );
+        assert_eq!(
+            digest, exported,
+            "{kind}: the image from the cache is the exported one"
+        );
+        eprintln!("e2e: {kind} cache: every step CACHED, image {digest}");
+        run(buildx(&daemon, &config).args(["rm", &name]));
+    }
+    let _ = std::fs::remove_dir_all(&local);
+}
+
+#[test]
+#[ignore = "needs the standalone BuildKit and the e2e image: run scripts/test"]
+fn buildx_docker_container_driver_pushes_three_platforms() {
+    let daemon = Daemon::today();
+    let s = standalone();
+    let name = "mtts-container";
+    // setup-buildx-action's builder: BuildKit in a container of docker 28,
+    // from our own BuildKit image (moby/buildkit is out of reach here), on
+    // the host's network so it reaches the registry and the sources.
+    let config = out_dir("builders/buildx-container");
+    let _ = std::fs::remove_dir_all(&config);
+    std::fs::create_dir_all(&config).unwrap_or_else(|e| panic!("{e}"));
+    let buildkitd_toml = config.join("buildkitd.toml");
+    std::fs::write(
+        &buildkitd_toml,
+        format!("[registry.\"{}\"]\n  http = true\n", s.registry),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    run(buildx(&daemon, &config)
+        .args(["create", "--name", name, "--driver", "docker-container"])
+        .args([
+            "--driver-opt",
+            &format!("image={}/mtts-fixture-buildkit:e2e", s.registry),
+            "--driver-opt",
+            "network=host",
+            "--buildkitd-config",
+        ])
+        .arg(&buildkitd_toml));
+    let inspect = run(buildx(&daemon, &config).args(["inspect", "--bootstrap", name]));
+    assert!(
+        inspect.contains("docker-container") && inspect.contains(&s.version),
+        "a docker-container builder with BuildKit {}:\n{inspect}",
+        s.version
+    );
+
+    let frontend = format!("{}/{}", s.registry, env("MTTS_E2E_FRONTEND"));
+    let dockerfile = stub_for(&frontend, "Dockerfile.container", &daemon.real_recipe());
+    let image = format!("{}/mtts-e2e-image:container", s.registry);
+    let platforms = mtts_frontend::recipe::SUPPORTED_PLATFORMS.join(",");
+    let mut cmd = buildx(&daemon, &config);
+    cmd.args(["build", "--builder", name, "--progress", "plain"])
+        .arg("-f")
+        .arg(&dockerfile);
+    cmd.args(daemon.input_args(&format!("{}/", s.registry)));
+    cmd.args([
+        "--platform",
+        &platforms,
+        "--provenance=false",
+        "--push",
+        "-t",
+        &image,
+    ])
+    .arg(fixture("context"));
+    let (ok, log) = try_run(&mut cmd);
+    // The builder's state stays for the next run (a CI runner's cache
+    // volume); the container goes, so the next run takes the current image.
+    let _ = buildx(&daemon, &config)
+        .args(["rm", "--keep-state", name])
+        .output();
+    assert!(
+        ok,
+        "the docker-container build failed:\n{}",
+        harness::failure_summary(&log)
+    );
+
+    // What the registry holds: one manifest per platform.
+    let raw = run(buildx(&daemon, &config).args(["imagetools", "inspect", "--raw", &image]));
+    let index: serde_json::Value = serde_json::from_str(&raw).unwrap_or_else(|e| panic!("{e}"));
+    let manifests: Vec<(String, String)> = index["manifests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            let p = &m["platform"];
+            let mut platform = format!(
+                "{}/{}",
+                p["os"].as_str().unwrap_or_default(),
+                p["architecture"].as_str().unwrap_or_default()
+            );
+            if let Some(v) = p["variant"].as_str() {
+                platform = format!("{platform}/{v}");
+            }
+            (
+                platform,
+                m["digest"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let mut listed: Vec<&str> = manifests.iter().map(|(p, _)| p.as_str()).collect();
+    listed.sort_unstable();
+    let mut want = mtts_frontend::recipe::SUPPORTED_PLATFORMS.to_vec();
+    want.sort_unstable();
+    assert_eq!(listed, want, "imagetools inspect {image}:\n{raw}");
+
+    // linux/amd64: the same layers as docker 28's.
+    let configs = run(buildx(&daemon, &config).args([
+        "imagetools",
+        "inspect",
+        &image,
+        "--format",
+        "{{json .Image}}",
+    ]));
+    let configs: serde_json::Value =
+        serde_json::from_str(&configs).unwrap_or_else(|e| panic!("{e}: {configs}"));
+    let amd64 = &configs["linux/amd64"];
+    image_config::assert_runs_tailscaled(&amd64["config"], "the docker-container builder");
+    let diff_ids: Vec<String> = amd64["rootfs"]["diff_ids"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d.as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        diff_ids,
+        docker28_amd64().diff_ids(),
+        "the docker-container builder made the same layers as docker 28's"
+    );
+    eprintln!(
+        "e2e: docker-container builder (BuildKit {}): {manifests:?}",
+        s.version
+    );
+}

@@ -16,8 +16,8 @@ pub struct Step {
     pub printed: bool,
     /// What its `DONE` line says it took.
     pub done: Option<Duration>,
-    /// Its output lines, without the `#N 0.123 ` prefix.
-    pub output: Vec<String>,
+    /// Its output lines, as (seconds since it started, text).
+    pub output: Vec<(String, String)>,
 }
 
 /// The vertices a `--progress plain` build reported, in order: each named
@@ -47,11 +47,11 @@ pub fn steps(log: &str) -> Vec<Step> {
             && time.parse::<f64>().is_ok()
         {
             step.printed = true;
-            step.output.push(out.to_string());
+            step.output.push((time.to_string(), out.to_string()));
         } else if text.parse::<f64>().is_ok() {
             // An empty output line.
             step.printed = true;
-            step.output.push(String::new());
+            step.output.push((text.to_string(), String::new()));
         } else if text == "CACHED" {
             step.cached = true;
         } else if let Some(took) = text.strip_prefix("DONE ") {
@@ -76,6 +76,48 @@ pub fn steps(log: &str) -> Vec<Step> {
         .collect()
 }
 
+/// Sources: BuildKit checks them again on every build (the git ref, the
+/// download, the client's files, image metadata) and reports them as run
+/// even when nothing new is fetched.
+pub fn is_source(name: &str) -> bool {
+    let step = name.split_once("] ").map_or("", |(_, step)| step);
+    name.starts_with("[internal]")
+        || name.starts_with("[context ")
+        || step.starts_with("git ")
+        || step.starts_with("download ")
+        || step.starts_with("docker.io/")
+}
+
+/// The recipe's steps that ran in a build, by name: not CACHED, unless
+/// what the build showed was the previous build's vertex, not its own.
+///
+/// BuildKit v0.25 (docker 28.5) can still hold a vertex of the build
+/// before when the next one starts, and merges the new build's equal step
+/// (same cache key) into it: the new build then shows that old vertex,
+/// with its old output replayed and its old `DONE`, beside its own vertex
+/// of the same name as `CACHED`. Seen on new machines: the applet-list
+/// rebuild showed `apply patches/` twice, once `CACHED` and once `DONE`
+/// with the patch build's lines, timestamps to the millisecond included.
+/// So a step with a `CACHED` twin of the same name did not run when it
+/// printed nothing, or exactly what the same step printed in `before` (the
+/// build before; a step that really runs again never repeats its
+/// timestamps).
+pub fn ran<'a>(steps: &'a [Step], before: &[Step]) -> Vec<&'a str> {
+    let merged = |s: &Step| {
+        steps.iter().any(|twin| twin.cached && twin.name == s.name)
+            && (!s.printed
+                || before
+                    .iter()
+                    .any(|b| b.name == s.name && b.printed && b.output == s.output))
+    };
+    steps
+        .iter()
+        .filter(|s| !s.cached && s.name.starts_with('[') && !is_source(&s.name))
+        .filter(|s| !merged(s))
+        .map(|s| s.name.as_str())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,8 +137,52 @@ mod tests {
         assert_eq!(steps[1].name, "[tailscale] go mod download");
         assert!(steps[1].printed && !steps[1].cached);
         assert_eq!(steps[1].done, Some(Duration::from_millis(12_500)));
-        assert_eq!(steps[1].output, ["go: downloading golang.org/x/net v0.1.0"]);
+        assert_eq!(
+            steps[1].output,
+            [(
+                "0.512".to_string(),
+                "go: downloading golang.org/x/net v0.1.0".to_string()
+            )]
+        );
         assert!(steps[2].cached && !steps[2].printed && steps[2].done.is_none());
         assert!(!steps[0].printed, "an info line is not output");
+    }
+
+    /// From a failed run on a new machine (docker 28.5): the applet-list
+    /// rebuild showed the patch rebuild's `apply patches/` again, its
+    /// lines and timestamps replayed, beside its own `CACHED` one.
+    #[test]
+    fn a_replay_of_the_build_before_is_not_a_run() {
+        let patched = steps(
+            "#16 [tailscale] apply patches/\n\
+             #16 0.131 add the built-in stderr_verbosity_filter.go\n\
+             #16 0.136 overlay e2e_rebuild.go -> cmd/tailscaled/\n\
+             #16 DONE 0.2s\n",
+        );
+        let replayed = "#12 [tailscale] apply patches/\n\
+                        #12 0.131 add the built-in stderr_verbosity_filter.go\n\
+                        #12 0.136 overlay e2e_rebuild.go -> cmd/tailscaled/\n\
+                        #12 DONE 0.2s\n\
+                        #23 [busybox] make allnoconfig + applet list\n\
+                        #23 10.72 99 applets\n\
+                        #23 DONE 10.8s\n\
+                        #28 [tailscale] apply patches/\n\
+                        #28 CACHED\n";
+        assert_eq!(
+            ran(&steps(replayed), &patched),
+            ["[busybox] make allnoconfig + applet list"]
+        );
+        // Run again for real: other timestamps, so it counts.
+        let rerun = replayed.replace("#12 0.136", "#12 0.139");
+        assert_eq!(
+            ran(&steps(&rerun), &patched),
+            [
+                "[tailscale] apply patches/",
+                "[busybox] make allnoconfig + applet list"
+            ]
+        );
+        // Without a CACHED twin it ran, whatever it printed.
+        let alone = "#12 [tailscale] apply patches/\n#12 0.131 add the built-in stderr_verbosity_filter.go\n#12 0.136 overlay e2e_rebuild.go -> cmd/tailscaled/\n#12 DONE 0.2s\n";
+        assert_eq!(ran(&steps(alone), &patched), ["[tailscale] apply patches/"]);
     }
 }
