@@ -115,6 +115,11 @@ impl gateway::Frontend for MikrotikTailscale {
         for f in req.recipe.findings() {
             client.warn_at(f.detail, ranges_of(&text, &f.key));
         }
+        for flag in &client.options().unapplied {
+            client.warn(format!(
+                "{flag} is ignored: mtts-frontend does not apply it to the recipe's steps"
+            ));
+        }
         let built = build(&req, client).await?;
         for message in unused_named_contexts(client) {
             client.warn(message);

@@ -199,7 +199,19 @@ pub struct FrontendOptions {
     pub multi_platform: bool,
     /// Where to look for cached results (`--cache-from`).
     pub cache_imports: Vec<CacheImport>,
+    /// The buildx flags given that this frontend does not apply (each
+    /// worth a warning, never silence).
+    pub unapplied: Vec<&'static str>,
 }
+
+/// Options the Dockerfile frontend applies to every `RUN` and this one
+/// does not, with the buildx flag that sets each.
+const UNAPPLIED: [(&str, &str); 4] = [
+    ("add-hosts", "--add-host"),
+    ("shm-size", "--shm-size"),
+    ("ulimit", "--ulimit"),
+    ("cgroup-parent", "--cgroup-parent"),
+];
 
 /// A cache to import, as `--cache-from type=registry,ref=...` gives it:
 /// BuildKit loads it for every build solve that names it.
@@ -278,7 +290,13 @@ impl FrontendOptions {
             request_id: None,
             multi_platform: false,
             cache_imports: Vec::new(),
+            unapplied: Vec::new(),
         };
+        for (key, flag) in UNAPPLIED {
+            if opts.get(key).is_some_and(|v| !v.is_empty() && v != "0") {
+                out.unapplied.push(flag);
+            }
+        }
         // Both cache options, as dockerui reads them: the JSON list, then
         // the older comma-separated registry refs.
         if let Some(text) = opts.get("cache-imports").filter(|t| !t.is_empty()) {
@@ -535,6 +553,18 @@ mod tests {
         let none = FrontendOptions::parse(&opts(&[("cache-imports", "null")]))
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(none.cache_imports.is_empty());
+        assert!(none.unapplied.is_empty());
+    }
+
+    #[test]
+    fn options_this_frontend_does_not_apply_are_named() {
+        let o = FrontendOptions::parse(&opts(&[
+            ("add-hosts", "db=10.0.0.1"),
+            ("shm-size", "0"),
+            ("ulimit", "nofile=1024:1024"),
+        ]))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(o.unapplied, ["--add-host", "--ulimit"]);
     }
 
     #[test]

@@ -69,6 +69,12 @@ impl Daemon {
         Daemon::from_env("docker 28", "MTTS_E2E_")
     }
 
+    /// docker 28.5 in docker's own default configuration (the classic
+    /// image store, BuildKit's cache GC): a user's fresh engine.
+    pub fn default_config() -> Daemon {
+        Daemon::from_env("docker 28 (default configuration)", "MTTS_E2E_DEFAULT_")
+    }
+
     /// docker 26.1 + buildx 0.13 (BuildKit v0.13): the oldest supported.
     pub fn oldest() -> Daemon {
         Daemon::from_env("docker 26", "MTTS_E2E_OLD_")

@@ -20,6 +20,7 @@ mod progress;
 // Its digests are for the reproducibility test.
 #[allow(dead_code)]
 mod oci;
+mod quickstart;
 mod rebuilds;
 
 use std::collections::BTreeSet;
@@ -749,7 +750,7 @@ fn lists_targets_for_buildx() {
 
 #[test]
 #[ignore = "needs the BuildKit daemons and served sources: run scripts/test"]
-fn unused_build_args_and_contexts_are_warned_about() {
+fn unused_build_args_contexts_and_flags_are_warned_about() {
     let _ = main_image();
     let daemon = Daemon::today();
     let dest = out_dir("tags-warned");
@@ -762,6 +763,10 @@ fn unused_build_args_and_contexts_are_warned_about() {
             "TYPO_VERSION=1",
             "--build-context",
             "nonsense=docker-image://mtts-fixture-xx:e2e",
+            "--add-host",
+            "db.example:10.0.0.1",
+            "--ulimit",
+            "nofile=1024:1024",
             "--output",
             &format!("type=local,dest={}", dest.display()),
         ],
@@ -778,6 +783,14 @@ fn unused_build_args_and_contexts_are_warned_about() {
         log.contains("named context \"nonsense\" is not used"),
         "{log}"
     );
+    for flag in ["--add-host", "--ulimit"] {
+        assert!(
+            log.contains(&format!(
+                "{flag} is ignored: mtts-frontend does not apply it"
+            )),
+            "{log}"
+        );
+    }
 }
 
 #[test]
