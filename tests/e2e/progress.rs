@@ -77,15 +77,15 @@ pub fn steps(log: &str) -> Vec<Step> {
 }
 
 /// Sources: BuildKit checks them again on every build (the git ref, the
-/// download, the client's files, image metadata) and reports them as run
-/// even when nothing new is fetched.
+/// download, the client's files, a base image by its digest) and reports
+/// them as run even when nothing new is fetched.
 pub fn is_source(name: &str) -> bool {
     let step = name.split_once("] ").map_or("", |(_, step)| step);
     name.starts_with("[internal]")
         || name.starts_with("[context ")
         || step.starts_with("git ")
         || step.starts_with("download ")
-        || step.starts_with("docker.io/")
+        || (!step.contains(' ') && step.contains("@sha256:"))
 }
 
 /// The recipe's steps that ran in a build, by name: not CACHED, unless
@@ -151,6 +151,17 @@ mod tests {
     /// From a failed run on a new machine (docker 28.5): the applet-list
     /// rebuild showed the patch rebuild's `apply patches/` again, its
     /// lines and timestamps replayed, beside its own `CACHED` one.
+    #[test]
+    fn base_images_are_sources_whatever_their_registry() {
+        for image in [
+            "[golang] docker.io/library/mtts-fixture-golang:e2e@sha256:79e1",
+            "[alpine] 127.0.0.1:5310/mtts-fixture-alpine:e2e@sha256:d422",
+        ] {
+            assert!(is_source(image), "{image}");
+        }
+        assert!(!is_source("[tailscale] go mod download"));
+    }
+
     #[test]
     fn a_replay_of_the_build_before_is_not_a_run() {
         let patched = steps(
