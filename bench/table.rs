@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
+use mtts_frontend::recipe::step;
 use progress::Step;
 
 /// Prints the bench's markdown table from the logs of a run.
@@ -158,7 +159,7 @@ impl Bench {
             Metric::Downloads => count(
                 Self::executed(&steps)
                     .iter()
-                    .filter(|s| s.name == "[tailscale] go mod download")
+                    .filter(|s| s.name == step::MOD_DOWNLOAD_STEP)
                     .count()
                     + steps
                         .iter()

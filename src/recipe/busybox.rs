@@ -22,7 +22,9 @@ const BUILD: &str = include_str!("scripts/busybox-build.sh");
 const LINKS: &str = include_str!("scripts/busybox-links.sh");
 
 /// Progress names of the steps that make the image's busybox layers.
-pub(super) const LINKS_STEP: &str = "[busybox] applet links from busybox.links";
+pub const LINKS_STEP: &str = "[busybox] applet links from busybox.links";
+/// The configure step's: the one an edit of the applet list re-runs.
+pub const CONFIGURE_STEP: &str = "[busybox] make allnoconfig + applet list";
 
 pub(super) fn binary_step(target: &Platform) -> String {
     format!("[busybox {target}] /bin/busybox")
@@ -259,7 +261,7 @@ fn configure(steps: &Steps, toolchain: &State, tree: &State, applets: &State) ->
                 .env("MTTS_DEFAULT_APPLET_LIST", DEFAULT_APPLETS)
                 .mount_ro(CONTEXT, applets)
                 .network(NetMode::None),
-            "[busybox] make allnoconfig + applet list",
+            CONFIGURE_STEP,
         )
         .output(TREE, OutputMount::over(tree))
 }

@@ -86,7 +86,7 @@ impl<'a> Image<'a> {
 }
 
 /// Progress name of the CA bundle layer.
-const CERTS_STEP: &str = "[image] ca-certificates.crt";
+pub const CERTS_STEP: &str = "[image] ca-certificates.crt";
 
 /// One history entry per layer, bottom up, named by the step that made it
 /// (BuildKit would otherwise name an exec-made layer by its whole script),

@@ -29,6 +29,16 @@ pub use request::{
 pub use sources::{IMAGE_INPUTS, INPUT_NAMES, Inputs, Named, SourceError, Unresolved, input};
 
 pub use busybox::{SYSROOT_PACKAGES, toolchain_packages};
+
+/// The progress names of the steps that tests, the bench and the docs
+/// name, each made under that name in its stage file.
+pub mod step {
+    pub use super::busybox::{CONFIGURE_STEP, LINKS_STEP};
+    pub use super::image::CERTS_STEP;
+    pub use super::tailscale::{
+        APPLY_PATCHES_STEP, FEATURETAGS_STEP, GO_VERSION_STEP, MOD_DOWNLOAD_STEP,
+    };
+}
 pub use tailscale::golang_packages;
 
 use crate::llb::{Platform, State};
@@ -248,7 +258,7 @@ mod tests {
         let tags = g
             .vertices
             .iter()
-            .find(|v| v.name() == Some("[tailscale] featuretags --min"))
+            .find(|v| v.name() == Some(step::FEATURETAGS_STEP))
             .and_then(|v| v.exec())
             .and_then(|e| e.meta.clone())
             .unwrap_or_default();

@@ -25,6 +25,12 @@ const PATCHES: &str = "patches";
 
 /// The injected stderr filter (see `patches/`), built into the frontend so
 /// a repository with only a stub Dockerfile still gets it.
+/// Progress names of the steps that the tests, the bench and the docs name.
+pub const APPLY_PATCHES_STEP: &str = "[tailscale] apply patches/";
+pub const GO_VERSION_STEP: &str = "[tailscale] go.mod: check the Go version";
+pub const MOD_DOWNLOAD_STEP: &str = "[tailscale] go mod download";
+pub const FEATURETAGS_STEP: &str = "[tailscale] featuretags --min";
+
 const VERBOSITY_FILTER: &str = include_str!("../../patches/stderr_verbosity_filter.go");
 /// Image content: the container's entrypoint.
 const ENTRYPOINT: &str = include_str!("../../image/entrypoint.sh");
@@ -279,7 +285,7 @@ fn source(steps: &Steps, golang: &State, patches: &State, named: Option<State>) 
     steps
         .op(
             apply.mount_ro(CONTEXT, patches).network(NetMode::None),
-            "[tailscale] apply patches/",
+            APPLY_PATCHES_STEP,
         )
         .output(SRC, OutputMount::over(&pristine))
 }
@@ -297,7 +303,7 @@ fn modules(steps: &Steps, go: &State, src: &State, newer_go: &str) -> State {
                 .env("MTTS_GOLANG", newer_go)
                 .mount_ro(SRC, src)
                 .network(NetMode::None),
-            "[tailscale] go.mod: check the Go version",
+            GO_VERSION_STEP,
         )
         .output(OUT, OutputMount::Empty);
     let mut download = go.run(["go", "mod", "download"]);
@@ -314,7 +320,7 @@ fn modules(steps: &Steps, go: &State, src: &State, newer_go: &str) -> State {
                 // Writable: go may record missing go.sum lines; discarded.
                 .mount(SRC, Mount::writable(&manifests))
                 .network(steps.network(true)),
-            "[tailscale] go mod download",
+            MOD_DOWNLOAD_STEP,
         )
         .output(MODCACHE, OutputMount::Empty)
 }
@@ -348,7 +354,7 @@ fn tags(steps: &Steps, go: &State, src: &State, modules: &State) -> State {
                 .mount_ro(MODCACHE, modules)
                 .mount(GOCACHE, go_build_cache())
                 .network(NetMode::None),
-            "[tailscale] featuretags --min",
+            FEATURETAGS_STEP,
         )
         .output(TAGS_DIR, OutputMount::Empty)
 }

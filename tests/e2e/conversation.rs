@@ -6,6 +6,7 @@
 use std::process::Command;
 
 use crate::harness::{Daemon, out_dir, stub};
+use mtts_frontend::recipe::step;
 
 /// Lines of an excerpt buildx printed: `  4 | >>> version = ...`.
 fn marked_lines(log: &str) -> Vec<String> {
@@ -200,7 +201,7 @@ fn a_golang_image_too_old_for_the_source_fails_before_anything_compiles() {
         ],
     );
     build.expect_failure(&[
-        "[tailscale] go.mod: check the Go version",
+        step::GO_VERSION_STEP,
         "go.mod needs go 1.99.0, but the golang image has go 1.",
         "replace the golang named context (--build-context golang=...) with a Go 1.99.0 (or newer) image",
     ]);
@@ -209,10 +210,7 @@ fn a_golang_image_too_old_for_the_source_fails_before_anything_compiles() {
         .filter(|s| !s.cached)
         .map(|s| s.name)
         .collect();
-    for later in [
-        "[tailscale] go mod download",
-        "[tailscale] featuretags --min",
-    ] {
+    for later in [step::MOD_DOWNLOAD_STEP, step::FEATURETAGS_STEP] {
         assert!(
             !ran.iter().any(|n| n == later),
             "{later} ran after the check failed: {ran:?}"

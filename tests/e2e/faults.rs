@@ -5,6 +5,7 @@
 use std::os::unix::ffi::OsStrExt;
 
 use crate::harness::{Build, Daemon, WHY, out_dir, stub};
+use mtts_frontend::recipe::step;
 
 /// The line buildx marks in an excerpt of the stub (`>>> `), if any.
 fn marked_line(log: &str) -> Option<&str> {
@@ -132,7 +133,7 @@ fn an_empty_tailscale_context_fails_naming_it_and_the_step_last() {
         ],
     );
     out.expect_failure(&[
-        "[tailscale] apply patches/",
+        step::APPLY_PATCHES_STEP,
         "the Tailscale source has no go.mod",
     ]);
     assert!(!out.log().contains("cp: cannot create"), "{}", out.log());

@@ -30,6 +30,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use harness::{Daemon, env, out_dir, run, stub, try_run};
+use mtts_frontend::recipe::step;
 use oci::{Oci, PlatformImage};
 
 /// How each platform's binaries must look, and how to run them here.
@@ -167,9 +168,9 @@ fn assert_history_names_the_steps(image: &PlatformImage) {
     assert_eq!(
         names,
         [
-            "[busybox] applet links from busybox.links".to_string(),
+            step::LINKS_STEP.to_string(),
             format!("[busybox {p}] /bin/busybox"),
-            "[image] ca-certificates.crt".to_string(),
+            step::CERTS_STEP.to_string(),
             format!("[tailscale {p}] /usr/local/bin"),
         ],
         "{p}: history"
@@ -259,10 +260,10 @@ fn real_image_for_three_platforms() {
     // Shared work ran once for all three platforms. BuildKit repeats a
     // step's header when other output interleaves: count step numbers.
     for step in [
-        "[tailscale] go mod download",
-        "[tailscale] featuretags --min",
-        "[busybox] make allnoconfig + applet list",
-        "[busybox] applet links from busybox.links",
+        step::MOD_DOWNLOAD_STEP,
+        step::FEATURETAGS_STEP,
+        step::CONFIGURE_STEP,
+        step::LINKS_STEP,
     ] {
         let steps: BTreeSet<&str> = main
             .log
@@ -727,7 +728,7 @@ fn unknown_feature_fails_in_the_tags_step_naming_it() {
     daemon
         .buildx(&path, &["--target", "tags"])
         .expect_failure(&[
-            "[tailscale] featuretags --min",
+            step::FEATURETAGS_STEP,
             "unknown Tailscale feature(s)",
             "nosuchfeature",
         ]);
@@ -865,7 +866,7 @@ fn a_disabled_filter_and_a_filter_patch_contradict() {
     daemon
         .buildx_in(&context, &path, &["--target", "tags"])
         .expect_failure(&[
-            "[tailscale] apply patches/",
+            step::APPLY_PATCHES_STEP,
             "verbosity_filter = false",
             "patches/stderr_verbosity_filter.go",
         ]);
