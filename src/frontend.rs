@@ -86,7 +86,7 @@ fn request(client: &Client, recipe: Recipe) -> Result<(BuildRequest, Vec<String>
         target: options.target.clone(),
         build_platform: client.build_platform(),
         network: options.network,
-        no_cache: options.no_cache,
+        no_cache: options.no_cache.clone(),
         resolve_mode: options.resolve_mode,
         daemon: DaemonSupport {
             merge_op: caps.has_llb(Cap::MergeOp),

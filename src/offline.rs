@@ -71,7 +71,7 @@ pub fn request(options: &Options) -> anyhow::Result<BuildRequest> {
         target: options.target.clone().unwrap_or_default(),
         build_platform,
         network: NetMode::Sandbox,
-        no_cache: false,
+        no_cache: None,
         resolve_mode: ResolveMode::Default,
         daemon: DaemonSupport::all(),
     })?;

@@ -187,7 +187,9 @@ pub struct FrontendOptions {
     pub filename: String,
     pub contexts: BTreeMap<String, ContextSpec>,
     pub network: NetMode,
-    pub no_cache: bool,
+    /// `no-cache`: none when not given; empty for every step
+    /// (`--no-cache`), else the names of `--no-cache-filter`.
+    pub no_cache: Option<Vec<String>>,
     pub resolve_mode: ResolveMode,
     /// The local source names of the client session (`contextkey`,
     /// `dockerfilekey`).
@@ -283,7 +285,7 @@ impl FrontendOptions {
             filename: "Dockerfile".to_string(),
             contexts: BTreeMap::new(),
             network: NetMode::Sandbox,
-            no_cache: false,
+            no_cache: None,
             resolve_mode: ResolveMode::Default,
             context_local_name: "context".to_string(),
             dockerfile_local_name: "dockerfile".to_string(),
@@ -371,9 +373,18 @@ impl FrontendOptions {
                             }
                         }
                     }
-                    // An empty value means every step; a list names stages,
-                    // and every step here belongs to every stage.
-                    "no-cache" => out.no_cache = true,
+                    // An empty value means every step; a list names
+                    // stages (dockerui), here step groups.
+                    "no-cache" => {
+                        out.no_cache = Some(
+                            value
+                                .split(',')
+                                .map(str::trim)
+                                .filter(|s| !s.is_empty())
+                                .map(String::from)
+                                .collect(),
+                        );
+                    }
                     "image-resolve-mode" => {
                         out.resolve_mode = ResolveMode::parse(value).ok_or_else(|| {
                             invalid(
@@ -494,7 +505,7 @@ mod tests {
         assert_eq!(o.target, "tailscale");
         assert_eq!(o.filename, "sub/Dockerfile.mtts", "the directory is kept");
         assert_eq!(o.network, NetMode::None);
-        assert!(o.no_cache);
+        assert_eq!(o.no_cache, Some(vec![]));
         assert_eq!(o.resolve_mode, ResolveMode::PreferLocal);
         assert_eq!(o.request_id.as_deref(), Some("frontend.targets"));
         assert!(
@@ -511,7 +522,7 @@ mod tests {
         assert!(!defaults.multi_platform);
         assert_eq!(defaults.filename, "Dockerfile");
         assert_eq!(defaults.network, NetMode::Sandbox);
-        assert!(!defaults.no_cache);
+        assert_eq!(defaults.no_cache, None);
     }
 
     #[test]

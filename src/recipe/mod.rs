@@ -23,8 +23,8 @@ use std::collections::BTreeMap;
 
 pub use config::{Finding, Recipe, RecipeError, key_range};
 pub use request::{
-    BUILD_ARGS, BuildArgs, BuildRequest, DaemonSupport, InputError, RequestOptions,
-    SUPPORTED_PLATFORMS, Target,
+    BUILD_ARGS, BuildArgs, BuildRequest, DaemonSupport, InputError, NoCache, RequestOptions,
+    STEP_GROUPS, SUPPORTED_PLATFORMS, Target,
 };
 pub use sources::{IMAGE_INPUTS, INPUT_NAMES, Inputs, Named, SourceError, Unresolved, input};
 
@@ -197,19 +197,23 @@ mod tests {
             target,
             labels: BTreeMap::new(),
             network: NetMode::Sandbox,
-            no_cache: false,
+            no_cache: NoCache::Nothing,
             resolve_mode: ResolveMode::Default,
             daemon: DaemonSupport::all(),
         }
     }
 
     fn built(target: Target) -> (Vec<String>, Vec<PlatformResult>) {
+        built_for(&request(target))
+    }
+
+    fn built_for(req: &BuildRequest) -> (Vec<String>, Vec<PlatformResult>) {
         let inputs = Recording::default();
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
         let results = rt
-            .block_on(build(&request(target), &inputs))
+            .block_on(build(req, &inputs))
             .unwrap_or_else(|e| panic!("{e}"));
         let asked = inputs.asked.lock().map(|s| s.clone()).unwrap_or_default();
         (asked, results)
@@ -268,5 +272,54 @@ mod tests {
             tags.env
         );
         assert_eq!(tags.user, "builder");
+    }
+
+    #[test]
+    fn no_cache_filter_drops_the_cache_of_its_groups_only() {
+        let mut req = request(Target::Image);
+        req.no_cache = NoCache::Groups(["busybox".to_string()].into());
+        let (_, results) = built_for(&req);
+        let def = crate::llb::marshal(&results[0].state);
+        let g = crate::llb::inspect::Graph::decode(&def.pb).unwrap_or_else(|e| panic!("{e}"));
+        let named = |prefix: &str| {
+            g.vertices
+                .iter()
+                .filter(|v| v.name().is_some_and(|n| n.starts_with(prefix)))
+                .collect::<Vec<_>>()
+        };
+        let busybox = named("[busybox");
+        assert!(busybox.len() > 5, "{busybox:?}");
+        assert!(busybox.iter().all(|v| v.metadata.ignore_cache));
+        let others = named("[tailscale");
+        assert!(!others.is_empty());
+        assert!(others.iter().all(|v| !v.metadata.ignore_cache));
+        assert!(named("[image").iter().all(|v| !v.metadata.ignore_cache));
+    }
+
+    #[test]
+    fn unknown_no_cache_filter_names_are_warned_about() {
+        let (_, warnings) = BuildRequest::new(RequestOptions {
+            recipe: Recipe::default(),
+            platforms: vec![],
+            build_args: BTreeMap::new(),
+            labels: BTreeMap::new(),
+            target: String::new(),
+            build_platform: Platform::new("linux", "amd64", None),
+            network: NetMode::Sandbox,
+            no_cache: Some(vec!["busybox".into(), "bussybox".into()]),
+            resolve_mode: ResolveMode::Default,
+            daemon: DaemonSupport::all(),
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("bussybox") && warnings[0].contains("golang, alpine, xx"),
+            "{warnings:?}"
+        );
+        assert!(NoCache::Everything.covers("[tailscale] go mod download"));
+        assert!(!NoCache::Nothing.covers("[tailscale] go mod download"));
+        let image = NoCache::Groups(["image".to_string()].into());
+        assert!(image.covers("[image linux/amd64] assemble"));
+        assert!(!image.covers("[internal] load build context (patches)"));
     }
 }

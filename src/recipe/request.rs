@@ -1,7 +1,7 @@
 //! Everything a build is asked for, turned into checked, typed values before
 //! a single op is made.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use super::config::Recipe;
@@ -339,9 +339,42 @@ pub struct RequestOptions {
     pub target: String,
     pub build_platform: Platform,
     pub network: NetMode,
-    pub no_cache: bool,
+    /// `--no-cache` (empty: every step) or `--no-cache-filter` (the step
+    /// groups named); none: the cache is used.
+    pub no_cache: Option<Vec<String>>,
     pub resolve_mode: ResolveMode,
     pub daemon: DaemonSupport,
+}
+
+/// The step groups, as progress shows them in brackets: what
+/// `--no-cache-filter` names (the base images' own, and the stages').
+pub const STEP_GROUPS: [&str; 6] = ["golang", "alpine", "xx", "tailscale", "busybox", "image"];
+
+/// Which steps reuse no cached result.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum NoCache {
+    /// The cache is used (the default).
+    #[default]
+    Nothing,
+    /// `--no-cache`: every step runs.
+    Everything,
+    /// `--no-cache-filter`: the steps of these groups run.
+    Groups(BTreeSet<String>),
+}
+
+impl NoCache {
+    /// Whether the step named `name` (`[tailscale linux/amd64] go build`)
+    /// must not come from the cache.
+    pub fn covers(&self, name: &str) -> bool {
+        match self {
+            NoCache::Nothing => false,
+            NoCache::Everything => true,
+            NoCache::Groups(groups) => name
+                .strip_prefix('[')
+                .and_then(|rest| rest.split([' ', ']']).next())
+                .is_some_and(|group| groups.contains(group)),
+        }
+    }
 }
 
 /// A complete, checked build request: what the graph is made from, apart
@@ -359,8 +392,8 @@ pub struct BuildRequest {
     pub labels: BTreeMap<String, String>,
     /// `--network none`: no exec gets a network.
     pub network: NetMode,
-    /// `--no-cache`: no op result is reused.
-    pub no_cache: bool,
+    /// `--no-cache` and `--no-cache-filter`.
+    pub no_cache: NoCache,
     /// How base images are looked up (`image-resolve-mode`).
     pub resolve_mode: ResolveMode,
     /// What the daemon can do beyond the basics.
@@ -381,7 +414,7 @@ impl BuildRequest {
         let args = BuildArgs::resolve(&options.recipe, &options.build_args)?;
         check_labels(&options.labels)?;
         let target = Target::parse(&options.target)?;
-        let warnings = args
+        let mut warnings: Vec<String> = args
             .unused
             .iter()
             .map(|a| {
@@ -391,6 +424,20 @@ impl BuildRequest {
                 )
             })
             .collect();
+        let no_cache = match options.no_cache {
+            None => NoCache::Nothing,
+            Some(names) if names.is_empty() => NoCache::Everything,
+            Some(names) => {
+                for unknown in names.iter().filter(|n| !STEP_GROUPS.contains(&n.as_str())) {
+                    warnings.push(format!(
+                        "--no-cache-filter {}: no such step group; the groups are {}",
+                        validate::short(unknown),
+                        STEP_GROUPS.join(", ")
+                    ));
+                }
+                NoCache::Groups(names.into_iter().collect())
+            }
+        };
         Ok((
             BuildRequest {
                 recipe: options.recipe,
@@ -400,7 +447,7 @@ impl BuildRequest {
                 target,
                 labels: options.labels,
                 network: options.network,
-                no_cache: options.no_cache,
+                no_cache,
                 resolve_mode: options.resolve_mode,
                 daemon: options.daemon,
             },

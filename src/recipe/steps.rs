@@ -45,9 +45,12 @@ impl Steps<'_> {
         sources::base_image(inputs, name, pin, &req.build_platform, req.resolve_mode).await
     }
 
-    /// Names an op and applies `--no-cache`.
+    /// Names an op and applies `--no-cache` (or `--no-cache-filter` to
+    /// the op's group).
     pub(super) fn op<T: OpOptions>(&self, op: T, name: impl Into<String>) -> T {
-        op.named(name).ignore_cache(self.req.no_cache)
+        let name = name.into();
+        let ignore = self.req.no_cache.covers(&name);
+        op.named(name).ignore_cache(ignore)
     }
 
     /// The network for an exec: only steps that download get one, and not

@@ -751,7 +751,7 @@ fn lists_targets_for_buildx() {
 
 #[test]
 #[ignore = "needs the BuildKit daemons and served sources: run scripts/test"]
-fn unused_build_args_contexts_and_flags_are_warned_about() {
+fn unused_build_args_contexts_and_flags_are_warned_about_and_no_cache_filter_keeps_the_rest() {
     let _ = main_image();
     let daemon = Daemon::today();
     let dest = out_dir("tags-warned");
@@ -768,6 +768,8 @@ fn unused_build_args_contexts_and_flags_are_warned_about() {
             "db.example:10.0.0.1",
             "--ulimit",
             "nofile=1024:1024",
+            "--no-cache-filter",
+            "busybox,bussybox",
             "--output",
             &format!("type=local,dest={}", dest.display()),
         ],
@@ -782,6 +784,21 @@ fn unused_build_args_contexts_and_flags_are_warned_about() {
     );
     assert!(
         log.contains("named context \"nonsense\" is not used"),
+        "{log}"
+    );
+    // --no-cache-filter drops only its groups' cache: the tags target has
+    // no busybox step, so it all comes from the main image's build.
+    let steps = crate::progress::steps(&log);
+    let tags = steps
+        .iter()
+        .find(|s| s.name == step::FEATURETAGS_STEP)
+        .unwrap_or_else(|| panic!("no tags step in:\n{log}"));
+    assert!(
+        tags.cached,
+        "--no-cache-filter busybox re-ran the tags:\n{log}"
+    );
+    assert!(
+        log.contains("--no-cache-filter bussybox: no such step group"),
         "{log}"
     );
     for flag in ["--add-host", "--ulimit"] {
