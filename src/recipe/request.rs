@@ -186,20 +186,16 @@ pub const BUILD_ARGS: [(&str, &str); 6] = [
 
 /// Build arguments BuildKit and buildx set on their own; never "unused".
 fn is_builtin_arg(name: &str) -> bool {
-    name.starts_with("BUILDKIT_")
-        || matches!(
-            name,
-            "HTTP_PROXY"
-                | "HTTPS_PROXY"
-                | "FTP_PROXY"
-                | "NO_PROXY"
-                | "ALL_PROXY"
-                | "http_proxy"
-                | "https_proxy"
-                | "ftp_proxy"
-                | "no_proxy"
-                | "all_proxy"
-        )
+    name.starts_with("BUILDKIT_") || is_proxy_arg(name)
+}
+
+/// The proxy build arguments (buildx also adds them from the docker CLI's
+/// proxy configuration).
+fn is_proxy_arg(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "http_proxy" | "https_proxy" | "ftp_proxy" | "no_proxy" | "all_proxy"
+    )
 }
 
 impl BuildArgs {
@@ -424,6 +420,21 @@ impl BuildRequest {
                 )
             })
             .collect();
+        // Not applied yet, and said so rather than dropped.
+        let proxies: Vec<&str> = options
+            .build_args
+            .keys()
+            .map(String::as_str)
+            .filter(|k| is_proxy_arg(k))
+            .collect();
+        if !proxies.is_empty() {
+            warnings.push(format!(
+                "build arguments {}: proxies do not reach the recipe's steps yet (the module \
+                 download and apk add connect directly; the git and http sources use the \
+                 daemon's own proxy settings)",
+                proxies.join(", ")
+            ));
+        }
         let no_cache = match options.no_cache {
             None => NoCache::Nothing,
             Some(names) if names.is_empty() => NoCache::Everything,
@@ -587,6 +598,34 @@ mod tests {
                 && !e.contains("pw@"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn proxy_arguments_are_said_to_be_unapplied() {
+        let mut options = RequestOptions {
+            recipe: Recipe::default(),
+            platforms: vec![],
+            build_args: BTreeMap::from([
+                ("HTTPS_PROXY".to_string(), "http://proxy:3128".to_string()),
+                ("no_proxy".to_string(), "localhost".to_string()),
+            ]),
+            labels: BTreeMap::new(),
+            target: String::new(),
+            build_platform: Platform::new("linux", "amd64", None),
+            network: NetMode::Sandbox,
+            no_cache: None,
+            resolve_mode: ResolveMode::Default,
+            daemon: DaemonSupport::all(),
+        };
+        let (_, warnings) = BuildRequest::new(options.clone()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("HTTPS_PROXY, no_proxy") && warnings[0].contains("proxies"),
+            "{warnings:?}"
+        );
+        options.build_args.clear();
+        let (_, warnings) = BuildRequest::new(options).unwrap_or_else(|e| panic!("{e}"));
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 
     #[test]
