@@ -61,20 +61,23 @@ go_module_build() {
 	dir=$(go_module_dir "$home" "$module") || return 1
 	src=$out.src
 	tmp=$out.tmp
+	# (Each step checked: a caller's `|| die` turns set -e off in here.)
 	rm -rf "$src" "$tmp"
-	cp -r "$dir" "$src"
-	chmod -R u+w "$src"
-	mkdir -p "$tmp"
-	(
-		_go_module_env "$home"
-		cd "$src"
-		go build -mod=mod -trimpath ${flags[@]+"${flags[@]}"} -o "$tmp/" "$@"
-	) || {
-		echo "go-module: building $* of $module failed" >&2
+	if ! { mkdir -p "$tmp" && cp -r "$dir" "$src" && chmod -R u+w "$src"; }; then
+		echo "go-module: copying $module to $src failed" >&2
+		rm -rf "$src" "$tmp"
 		return 1
-	}
+	fi
+	if ! (
+		_go_module_env "$home"
+		cd "$src" && go build -mod=mod -trimpath ${flags[@]+"${flags[@]}"} -o "$tmp/" "$@"
+	); then
+		echo "go-module: building $* of $module failed" >&2
+		rm -rf "$src" "$tmp"
+		return 1
+	fi
 	rm -rf "$src" "$out"
-	mv "$tmp" "$out"
+	mv "$tmp" "$out" || return 1
 	rm -rf "$home/gocache"
 	find "$home/gomod" -mindepth 1 -maxdepth 1 ! -name cache -exec chmod -R u+w {} + \
 		-exec rm -rf {} +
