@@ -433,10 +433,14 @@ fn buildx_docker_container_driver_pushes_three_platforms() {
         .arg("-f")
         .arg(&dockerfile);
     cmd.args(daemon.input_args(&format!("{}/", s.registry)));
+    // As a CI job would, with the registry cache the cache test exported
+    // (linux/amd64's steps; on a new machine it spares their compile).
     cmd.args([
         "--platform",
         &platforms,
         "--provenance=false",
+        "--cache-from",
+        &format!("type=registry,ref={}/mtts-e2e-cache:max", s.registry),
         "--push",
         "-t",
         &image,
