@@ -64,6 +64,21 @@ fn docker28_amd64() -> PlatformImage {
         .unwrap_or_else(|| panic!("no linux/amd64 image in {}", archive.display()))
 }
 
+/// `docker buildx build` on `builder` of the stub named `stub`, whose
+/// `# syntax=` names the frontend image in the registry, with the base
+/// images as named contexts from there too; the caller adds the rest.
+fn registry_build(daemon: &Daemon, config: &Path, builder: &str, stub: &str) -> Command {
+    let s = standalone();
+    let frontend = format!("{}/{}", s.registry, env("MTTS_E2E_FRONTEND"));
+    let dockerfile = stub_for(&frontend, stub, &daemon.real_recipe());
+    let mut cmd = buildx(daemon, config);
+    cmd.args(["build", "--builder", builder, "--progress", "plain"])
+        .arg("-f")
+        .arg(&dockerfile);
+    cmd.args(daemon.input_args(&format!("{}/", s.registry)));
+    cmd
+}
+
 /// buildx with its own builder store, so the test's `remote` builder is
 /// nobody else's.
 fn buildx(daemon: &Daemon, config: &Path) -> Command {
@@ -90,14 +105,9 @@ fn buildx_remote_driver_builds_through_syntax_on_standalone_buildkit() {
 
     // The stub names the frontend image in the registry; the daemon pulls it.
     let frontend = format!("{}/{}", s.registry, env("MTTS_E2E_FRONTEND"));
-    let dockerfile = stub_for(&frontend, "Dockerfile.standalone", &daemon.real_recipe());
     let archive = out_dir("builders").join("remote.oci.tar");
     let _ = std::fs::remove_file(&archive);
-    let mut cmd = buildx(&daemon, &config);
-    cmd.args(["build", "--builder", BUILDER, "--progress", "plain"])
-        .arg("-f")
-        .arg(&dockerfile);
-    cmd.args(daemon.input_args(&format!("{}/", s.registry)));
+    let mut cmd = registry_build(&daemon, &config, BUILDER, "Dockerfile.standalone");
     cmd.args([
         "--platform",
         "linux/amd64",
@@ -234,19 +244,11 @@ fn build_and_push(
     image: &str,
     extra: &[String],
 ) -> (Vec<progress::Step>, String, String) {
-    let s = standalone();
-    let frontend = format!("{}/{}", s.registry, env("MTTS_E2E_FRONTEND"));
-    let dockerfile = stub_for(&frontend, "Dockerfile.cache", &daemon.real_recipe());
     let tag = image.rsplit_once(':').map_or(image, |(_, t)| t);
     let metadata = out_dir("builders/logs").join(format!("{name}-{tag}.metadata.json"));
     let _ = std::fs::remove_file(&metadata);
-    let mut cmd = buildx(daemon, config);
-    cmd.args(["build", "--builder", name, "--progress", "plain"])
-        .arg("-f")
-        .arg(&dockerfile)
-        .arg("--metadata-file")
-        .arg(&metadata);
-    cmd.args(daemon.input_args(&format!("{}/", s.registry)));
+    let mut cmd = registry_build(daemon, config, name, "Dockerfile.cache");
+    cmd.arg("--metadata-file").arg(&metadata);
     cmd.args(["--platform", "linux/amd64", "--provenance=false"])
         .args(extra)
         .args(["--output", &format!("type=image,name={image},push=true")])
@@ -424,15 +426,9 @@ fn buildx_docker_container_driver_pushes_three_platforms() {
         s.version
     );
 
-    let frontend = format!("{}/{}", s.registry, env("MTTS_E2E_FRONTEND"));
-    let dockerfile = stub_for(&frontend, "Dockerfile.container", &daemon.real_recipe());
     let image = format!("{}/mtts-e2e-image:container", s.registry);
     let platforms = mtts_frontend::recipe::SUPPORTED_PLATFORMS.join(",");
-    let mut cmd = buildx(&daemon, &config);
-    cmd.args(["build", "--builder", name, "--progress", "plain"])
-        .arg("-f")
-        .arg(&dockerfile);
-    cmd.args(daemon.input_args(&format!("{}/", s.registry)));
+    let mut cmd = registry_build(&daemon, &config, name, "Dockerfile.container");
     // As a CI job would, with the registry cache the cache test exported
     // (linux/amd64's steps; on a new machine it spares their compile).
     cmd.args([
