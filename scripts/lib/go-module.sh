@@ -3,7 +3,11 @@
 # fixtures: Tailscale's source (sources.sh), headscale (headscale.sh),
 # buildkitd, buildctl and the registry (buildkitd.sh). Each caller keeps its
 # own module cache (GOMODCACHE=HOME/gomod), so its downloads stay for a
-# rebuild without the network. Needs go and jq.
+# rebuild without the network. The builds share one Go build cache
+# (GO_MODULE_BUILD_CACHE, default $MTTS_E2E_CACHE/go-build): they run side
+# by side on a new machine, and each compiled the standard library and the
+# common dependencies again in a cache of its own. Go trims it by itself;
+# about 1 GB. Needs go and jq.
 #
 #   go_module_dir HOME MODULE@VERSION
 #       downloads MODULE@VERSION and prints its (read-only) directory
@@ -13,14 +17,14 @@
 #       `go build -mod=mod -trimpath BUILD-FLAG...` in a copy of the module,
 #       so its own go.mod and go.sum decide every dependency (`go install
 #       M@V` refuses a module with replace or exclude directives), into
-#       OUTDIR; then drops the
-#       build cache and the unpacked modules (about 1 GB each): the
+#       OUTDIR; then drops the unpacked modules (about 1 GB each): the
 #       binaries' presence is what skips a rebuild
 
-# _go_module_env HOME: a private module and build cache, the machine's Go,
-# static binaries.
+# _go_module_env HOME: a private module cache, the shared build cache, the
+# machine's Go, static binaries.
 _go_module_env() {
-	export GOMODCACHE=$1/gomod GOCACHE=$1/gocache GOTOOLCHAIN=local CGO_ENABLED=0
+	export GOMODCACHE=$1/gomod GOTOOLCHAIN=local CGO_ENABLED=0 \
+		GOCACHE=${GO_MODULE_BUILD_CACHE:-${MTTS_E2E_CACHE:-/var/cache/mtts-e2e}/go-build}
 }
 
 go_module_dir() {
@@ -57,6 +61,23 @@ go_module_build() {
 	}
 	shift
 	[[ -d $out ]] && return 0
+	# One build of OUTDIR at a time: a second caller waits, then finds it.
+	mkdir -p "$(dirname "$out")" || return 1
+	(
+		flock 9 || exit 1
+		[[ -d $out ]] && exit 0
+		_go_module_build_unlocked "$home" "$module" "$out" ${flags[@]+"${flags[@]}"} -- "$@"
+	) 9>"$out.lock"
+}
+
+_go_module_build_unlocked() {
+	local home=$1 module=$2 out=$3 dir src tmp flags=()
+	shift 3
+	while [[ $1 != -- ]]; do
+		flags+=("$1")
+		shift
+	done
+	shift
 	echo "go-module: building $* of $module from the Go module proxy" >&2
 	dir=$(go_module_dir "$home" "$module") || return 1
 	src=$out.src
@@ -78,6 +99,7 @@ go_module_build() {
 	fi
 	rm -rf "$src" "$out"
 	mv "$tmp" "$out" || return 1
+	# (A private build cache of earlier versions of this script.)
 	rm -rf "$home/gocache"
 	find "$home/gomod" -mindepth 1 -maxdepth 1 ! -name cache -exec chmod -R u+w {} + \
 		-exec rm -rf {} +

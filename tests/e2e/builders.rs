@@ -397,6 +397,37 @@ fn a_new_builder_takes_every_step_from_the_exported_cache() {
     let _ = std::fs::remove_dir_all(&local);
 }
 
+/// docker 28's cache of the 3-platform build the e2e tests made, every
+/// step (mode=max), in a directory: what a CI runner's cache holds after a
+/// build on another machine. Nothing runs (the e2e tests left every step in
+/// docker 28's cache); the export takes seconds once the layers are
+/// compressed.
+fn docker28_three_platform_cache() -> PathBuf {
+    let daemon = Daemon::today();
+    let dest = out_dir("builders").join("cache-docker28");
+    let _ = std::fs::remove_dir_all(&dest);
+    let platforms = mtts_frontend::recipe::SUPPORTED_PLATFORMS.join(",");
+    let started = std::time::Instant::now();
+    daemon
+        .buildx(
+            &daemon.real_stub("Dockerfile"),
+            &[
+                "--platform",
+                &platforms,
+                "--cache-to",
+                &format!("type=local,dest={},mode=max", dest.display()),
+                "--output",
+                "type=cacheonly",
+            ],
+        )
+        .assert_ok("exporting docker 28's cache of the 3-platform build");
+    eprintln!(
+        "e2e: docker 28's 3-platform cache exported in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    dest
+}
+
 #[test]
 #[ignore = "needs the standalone BuildKit and the e2e image: run scripts/test"]
 fn buildx_docker_container_driver_pushes_three_platforms() {
@@ -428,21 +459,24 @@ fn buildx_docker_container_driver_pushes_three_platforms() {
 
     let image = format!("{}/mtts-e2e-image:container", s.registry);
     let platforms = mtts_frontend::recipe::SUPPORTED_PLATFORMS.join(",");
+    let cache = docker28_three_platform_cache();
     let mut cmd = registry_build(&daemon, &config, name, "Dockerfile.container");
-    // As a CI job would, with the registry cache the cache test exported
-    // (linux/amd64's steps; on a new machine it spares their compile).
+    // As a CI job would, with a cache from elsewhere: on a new machine it
+    // spares the builder three compiles the other tests made already.
     cmd.args([
         "--platform",
         &platforms,
         "--provenance=false",
         "--cache-from",
-        &format!("type=registry,ref={}/mtts-e2e-cache:max", s.registry),
+        &format!("type=local,src={}", cache.display()),
         "--push",
         "-t",
         &image,
     ])
     .arg(fixture("context"));
     let (ok, log) = try_run(&mut cmd);
+    let _ = std::fs::write(out_dir("builders/logs").join("container.log"), &log);
+    let _ = std::fs::remove_dir_all(&cache);
     // The builder's state stays for the next run (a CI runner's cache
     // volume); the container goes, so the next run takes the current image.
     let _ = buildx(&daemon, &config)
@@ -452,6 +486,14 @@ fn buildx_docker_container_driver_pushes_three_platforms() {
         ok,
         "the docker-container build failed:\n{}",
         harness::failure_summary(&log)
+    );
+    assert!(
+        log.contains("importing cache manifest from"),
+        "the docker-container builder imported docker 28's cache:\n{log}"
+    );
+    eprintln!(
+        "e2e: docker-container builder ran {:?}",
+        progress::ran(&progress::steps(&log), &[])
     );
 
     // What the registry holds: one manifest per platform.
