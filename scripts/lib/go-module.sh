@@ -10,7 +10,15 @@
 # about 1 GB. Needs go and jq.
 #
 #   go_module_dir HOME MODULE@VERSION
-#       downloads MODULE@VERSION and prints its (read-only) directory
+#       downloads MODULE@VERSION and prints its (read-only) directory; a
+#       module whose go.mod needs a newer Go than the machine's is fetched
+#       with that Go (see go_toolchain_for)
+#   go_toolchain_for GO.MOD
+#       prints what GOTOOLCHAIN a go command in that module needs: local
+#       while the machine's Go is enough, else go<the go line's version>,
+#       which the go command takes from the Go module proxy as Go's own
+#       toolchain module (golang.org/toolchain; the only newer Go this
+#       project uses is go1.27.3: see the README)
 #   go_module_build HOME MODULE@VERSION OUTDIR [BUILD-FLAG...] -- PACKAGE...
 #       nothing when OUTDIR exists (it appears whole, once all is built);
 #       else builds the PACKAGEs (paths in the module, e.g. ./cmd/headscale) with
@@ -27,15 +35,36 @@ _go_module_env() {
 		GOCACHE=${GO_MODULE_BUILD_CACHE:-${MTTS_E2E_CACHE:-/var/cache/mtts-e2e}/go-build}
 }
 
+go_toolchain_for() {
+	local gomod=$1 need have
+	need=$(awk '$1 == "go" { print $2; exit }' "$gomod") || return 1
+	have=$(cd / && GOTOOLCHAIN=local go env GOVERSION) || return 1
+	have=${have#go}
+	if [[ -z $need ]] || [[ $(printf '%s\n' "$need" "$have" | sort -V | tail -n 1) == "$have" ]]; then
+		echo local
+	else
+		echo "go$need"
+	fi
+}
+
 go_module_dir() {
-	local home=$1 module=$2 json dir
+	local home=$1 module=$2 json dir gomod
 	command -v go >/dev/null || {
 		echo "go-module: no go on PATH" >&2
 		return 1
 	}
 	(
 		_go_module_env "$home"
-		json=$(go mod download -json "$module") || {
+		# A module that needs a newer Go is refused by the machine's (but
+		# its go.mod arrives): again with the Go it names.
+		json=$(go mod download -json "$module" 2>/dev/null) || {
+			gomod=$(jq -r '.GoMod // empty' <<<"$json" 2>/dev/null)
+			if [[ -f $gomod ]]; then
+				GOTOOLCHAIN=$(go_toolchain_for "$gomod") || exit 1
+				export GOTOOLCHAIN
+			fi
+			json=$(go mod download -json "$module")
+		} || {
 			echo "go-module: the Go module proxy does not serve $module: $json" >&2
 			exit 1
 		}

@@ -48,7 +48,15 @@ pub struct Daemon {
     pub git_url: String,
     pub goproxy: String,
     pub busybox_url: String,
+    /// Recipe keys laid over the built-in recipe before a test's own:
+    /// `(table, line)`, as in [`Daemon::real_recipe_with`].
+    overlay: Vec<(String, String)>,
+    /// The golang stand-in given as the `golang` named context.
+    golang: String,
 }
+
+/// The recipe that proves the next Tailscale bump before it lands.
+pub const NEXT_TAILSCALE_RECIPE: &str = "tests/e2e/fixtures/next-tailscale.toml";
 
 impl Daemon {
     fn from_env(name: &'static str, prefix: &str) -> Daemon {
@@ -61,7 +69,42 @@ impl Daemon {
             git_url: var("GIT_URL"),
             goproxy: var("GOPROXY"),
             busybox_url: var("BUSYBOX_URL"),
+            overlay: Vec::new(),
+            golang: "mtts-fixture-golang:e2e".to_string(),
         }
+    }
+
+    /// docker 28 building the next Tailscale: the keys of
+    /// [`NEXT_TAILSCALE_RECIPE`] over the built-in recipe, and the golang
+    /// stand-in of its Go (`MTTS_E2E_NEXT_GOLANG`, which `scripts/test`
+    /// takes from `build-images.sh --golang-for`).
+    pub fn next_tailscale() -> Daemon {
+        let mut daemon = Daemon::from_env("docker 28 next-tailscale", "MTTS_E2E_");
+        daemon.overlay = recipe_lines(&root().join(NEXT_TAILSCALE_RECIPE));
+        daemon.golang = env("MTTS_E2E_NEXT_GOLANG");
+        daemon
+    }
+
+    /// The same daemon with `image` as the golang named context.
+    pub fn with_golang(mut self, image: &str) -> Daemon {
+        self.golang = image.to_string();
+        self
+    }
+
+    /// The recipe this daemon builds with no other keys: the built-in one,
+    /// or the next Tailscale's.
+    pub fn recipe(&self) -> mtts_frontend::recipe::Recipe {
+        let mut text = String::new();
+        let mut table = "";
+        for (t, line) in &self.overlay {
+            if t != table && !t.is_empty() {
+                text.push_str(&format!("[{t}]\n"));
+                table = t;
+            }
+            text.push_str(&format!("{line}\n"));
+        }
+        mtts_frontend::recipe::Recipe::parse(&text, self.name)
+            .unwrap_or_else(|e| panic!("{}: {e}", self.name))
     }
 
     /// docker 28.5 + buildx 0.29: today's.
@@ -109,10 +152,12 @@ impl Daemon {
     pub fn input_args(&self, prefix: &str) -> Vec<String> {
         let mut args = Vec::new();
         for image in mtts_frontend::recipe::IMAGE_INPUTS {
+            let reference = match image {
+                "golang" => self.golang.clone(),
+                _ => format!("mtts-fixture-{image}:e2e"),
+            };
             args.push("--build-context".to_string());
-            args.push(format!(
-                "{image}=docker-image://{prefix}mtts-fixture-{image}:e2e"
-            ));
+            args.push(format!("{image}=docker-image://{prefix}{reference}"));
         }
         args.extend([
             "--build-arg".to_string(),
@@ -166,9 +211,24 @@ impl Daemon {
             ("tailscale", vec![&repository]),
             ("busybox", vec![&url]),
         ];
-        for (table, line) in extra {
-            match tables.iter_mut().find(|(name, _)| name == table) {
-                Some((_, lines)) => lines.push(line),
+        let overlay = self
+            .overlay
+            .iter()
+            .map(|(table, line)| (table.as_str(), line.as_str()));
+        // A later line with the same key replaces the earlier one.
+        let key = |line: &str| {
+            line.split('=')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        };
+        for (table, line) in overlay.chain(extra.iter().copied()) {
+            match tables.iter_mut().find(|(name, _)| *name == table) {
+                Some((_, lines)) => {
+                    lines.retain(|l| key(l) != key(line));
+                    lines.push(line);
+                }
                 None => tables.push((table, vec![line])),
             }
         }
@@ -189,6 +249,29 @@ impl Daemon {
 /// with or changes.
 pub fn builtin() -> mtts_frontend::recipe::Recipe {
     mtts_frontend::recipe::Recipe::default()
+}
+
+/// The keys of a recipe file as `(table, line)` pairs ("" for the root
+/// table), for [`Daemon::real_recipe_with`].
+pub fn recipe_lines(path: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let table: toml::Table = text
+        .parse()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    // The root table's keys first: in TOML they must precede every table.
+    let (mut lines, mut tables) = (Vec::new(), Vec::new());
+    for (key, value) in table {
+        match value {
+            toml::Value::Table(keys) => {
+                for (k, v) in keys {
+                    tables.push((key.clone(), format!("{k} = {v}")));
+                }
+            }
+            other => lines.push((String::new(), format!("{key} = {other}"))),
+        }
+    }
+    lines.extend(tables);
+    lines
 }
 
 /// A TOML array of strings, for a recipe line.

@@ -16,6 +16,7 @@ mod conversation;
 mod elf;
 mod faults;
 mod harness;
+mod next;
 mod progress;
 // Its digests are for the reproducibility test.
 #[allow(dead_code)]
@@ -371,6 +372,42 @@ fn real_image_for_three_platforms() {
     std::fs::write(out_dir("").join("sizes.txt"), &sizes).unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// `go version -m` of the image's tailscale.combined, unpacked by the
+/// fixture golang image's upx into `target/e2e/unpacked{suffix}/PLATFORM/`.
+fn build_info(image: &PlatformImage, suffix: &str) -> String {
+    let p = image.platform.as_str();
+    let t = target(p);
+    let dir = out_dir(&format!("unpacked{suffix}/{}", slug(p)));
+    let packed = dir.join("tailscale.combined");
+    let unpacked = dir.join("tailscale.combined.unpacked");
+    std::fs::write(&packed, image.file("usr/local/bin/tailscale.combined").data)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _ = std::fs::remove_file(&unpacked);
+    // Bookworm has no upx: use the fixture golang image's.
+    run(Daemon::today()
+        .docker()
+        .args(["run", "--rm", "--network", "none", "-v"])
+        .arg(format!("{}:/w", dir.display()))
+        .args([
+            "mtts-fixture-golang:e2e",
+            "upx",
+            "-q",
+            "-d",
+            "-o",
+            "/w/tailscale.combined.unpacked",
+            "/w/tailscale.combined",
+        ]));
+    let bytes = std::fs::read(&unpacked).unwrap_or_default();
+    let elf = elf::parse(&bytes).unwrap_or_else(|| panic!("{p}: unpacked is not ELF"));
+    assert!(!elf.upx_packed || bytes.len() > 10_000_000, "{p}: unpacked");
+    if t.machine == "arm" {
+        // Go sets no float-ABI flag; GOARM=7 (checked below) is its
+        // hardware floating point.
+        assert!(elf.arm_eabi5, "{p}: tailscale must be ARM EABI5");
+    }
+    run(Command::new("go").args(["version", "-m"]).arg(&unpacked))
+}
+
 #[test]
 #[ignore = "needs the BuildKit daemons and served sources: run scripts/test"]
 fn go_build_info_shows_target_and_resolved_tags() {
@@ -391,35 +428,7 @@ fn go_build_info_shows_target_and_resolved_tags() {
     for image in images() {
         let p = image.platform.as_str();
         let t = target(p);
-        let dir = out_dir(&format!("unpacked/{}", slug(p)));
-        let packed = dir.join("tailscale.combined");
-        let unpacked = dir.join("tailscale.combined.unpacked");
-        std::fs::write(&packed, image.file("usr/local/bin/tailscale.combined").data)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let _ = std::fs::remove_file(&unpacked);
-        // Bookworm has no upx: use the fixture golang image's.
-        run(Daemon::today()
-            .docker()
-            .args(["run", "--rm", "--network", "none", "-v"])
-            .arg(format!("{}:/w", dir.display()))
-            .args([
-                "mtts-fixture-golang:e2e",
-                "upx",
-                "-q",
-                "-d",
-                "-o",
-                "/w/tailscale.combined.unpacked",
-                "/w/tailscale.combined",
-            ]));
-        let bytes = std::fs::read(&unpacked).unwrap_or_default();
-        let elf = elf::parse(&bytes).unwrap_or_else(|| panic!("{p}: unpacked is not ELF"));
-        assert!(!elf.upx_packed || bytes.len() > 10_000_000, "{p}: unpacked");
-        if t.machine == "arm" {
-            // Go sets no float-ABI flag; GOARM=7 (checked below) is its
-            // hardware floating point.
-            assert!(elf.arm_eabi5, "{p}: tailscale must be ARM EABI5");
-        }
-        let info = run(Command::new("go").args(["version", "-m"]).arg(&unpacked));
+        let info = build_info(&image, "");
         let has = |line: &str| info.lines().any(|l| l.trim() == line);
         assert!(has("path\ttailscale.com/cmd/tailscaled"), "{p}:\n{info}");
         assert!(

@@ -1,4 +1,5 @@
-//! The built amd64 image joins a real tailnet: headscale (with its embedded
+//! The built amd64 image joins a real tailnet, for the pinned Tailscale and
+//! for the next one (`tests/e2e/fixtures/next-tailscale.toml`): headscale (with its embedded
 //! DERP relay and MagicDNS) on the test bridge, and containers of the image
 //! as RouterOS runs them. Each assertion names the feature it proves; the
 //! negative control shows the MagicDNS canary failing without `netstack`,
@@ -186,20 +187,35 @@ impl Node<'_> {
 #[test]
 #[ignore = "needs the BuildKit daemons and served sources: run scripts/test"]
 fn amd64_image_joins_a_real_tailnet() {
-    let daemon = Daemon::today();
-    daemon.load(&daemon.real_stub("Dockerfile"), "mtts-e2e-image:amd64");
+    joins_a_real_tailnet(&Daemon::today(), "amd64");
+}
+
+/// The next Tailscale bump (tests/e2e/fixtures/next-tailscale.toml), before
+/// it lands: everything the pinned version does, and the same negative
+/// control (MagicDNS is still served only through netstack).
+#[test]
+#[ignore = "needs the BuildKit daemons and served sources: run scripts/test"]
+fn next_tailscale_joins_a_real_tailnet() {
+    joins_a_real_tailnet(&Daemon::next_tailscale(), "next");
+}
+
+/// The amd64 image of `daemon`'s recipe, tagged `mtts-e2e-image:{tag}`,
+/// on a tailnet of its own.
+fn joins_a_real_tailnet(daemon: &Daemon, tag: &str) {
+    let image = format!("mtts-e2e-image:{tag}");
+    let image = image.as_str();
+    daemon.load(&daemon.real_stub("Dockerfile"), image);
     let control = Headscale::start(&env("MTTS_E2E_BRIDGE_ADDR"));
     let derp_env: Vec<(&str, &str)> = control
         .tailscaled_env
         .split_whitespace()
         .filter_map(|kv| kv.split_once('='))
         .collect();
-    let image = "mtts-e2e-image:amd64";
 
     // a: /proc/sys writable, as on RouterOS; b: read-only, as in a plain
     // docker run.
     let a = Node::start(
-        &daemon,
+        daemon,
         "a",
         image,
         &NodeOptions {
@@ -208,7 +224,7 @@ fn amd64_image_joins_a_real_tailnet() {
         },
     );
     let b = Node::start(
-        &daemon,
+        daemon,
         "b",
         image,
         &NodeOptions {
@@ -281,7 +297,7 @@ fn amd64_image_joins_a_real_tailnet() {
     let mut c_env = derp_env.clone();
     c_env.push(("TS_LOG_VERBOSITY", "1"));
     let c = Node::start(
-        &daemon,
+        daemon,
         "c",
         image,
         &NodeOptions {
@@ -421,16 +437,18 @@ fn amd64_image_joins_a_real_tailnet() {
     // The negative control: without netstack, everything still joins but
     // the canary fails.
     // gro depends on netstack: featuretags would pull netstack back in.
-    let mut features = crate::harness::builtin().tailscale.features;
+    let mut features = daemon.recipe().tailscale.features;
     features.retain(|f| f != "netstack" && f != "gro");
     let without = daemon.real_recipe_with(&[(
         "tailscale",
         &format!("features = {}", crate::harness::toml_list(&features)),
     )]);
-    let tags_dir = crate::harness::out_dir("tags-no-netstack");
+    let without_stub = stub(&format!("Dockerfile.no-netstack-{tag}"), &without);
+    let without_image = format!("mtts-e2e-image:{tag}-no-netstack");
+    let tags_dir = crate::harness::out_dir(&format!("tags-no-netstack-{tag}"));
     daemon
         .buildx(
-            &stub("Dockerfile.no-netstack", &without),
+            &without_stub,
             &[
                 "--target",
                 "tags",
@@ -444,14 +462,11 @@ fn amd64_image_joins_a_real_tailnet() {
         tags.trim().split(',').any(|t| t == "ts_omit_netstack"),
         "the negative control must really omit netstack: {tags}"
     );
-    daemon.load(
-        &stub("Dockerfile.no-netstack", &without),
-        "mtts-e2e-image:no-netstack",
-    );
+    daemon.load(&without_stub, &without_image);
     let d = Node::start(
-        &daemon,
+        daemon,
         "d",
-        "mtts-e2e-image:no-netstack",
+        &without_image,
         &NodeOptions {
             privileged: false,
             env: derp_env,
