@@ -551,7 +551,7 @@ mod tests {
         assert_eq!(r, Recipe::default());
         assert_eq!(r.tailscale.version, "v1.102.2");
         assert_eq!(r.busybox.version, "1.38.0");
-        assert_eq!(r.tailscale.features.len(), 15);
+        assert_eq!(r.tailscale.features.len(), 14);
         assert!(r.upx);
         for img in [&r.images.golang, &r.images.alpine, &r.images.xx] {
             assert!(img.digest().is_some(), "{img} is not pinned");
