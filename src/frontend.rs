@@ -236,6 +236,7 @@ fn unused_named_contexts(client: &Client) -> Vec<String> {
 }
 
 async fn build(req: &BuildRequest, client: &Client) -> Result<Vec<Built>, GatewayError> {
+    client.read_dockerignore().await?;
     let results = recipe::build(req, client).await.map_err(frontend_error)?;
     results
         .into_iter()

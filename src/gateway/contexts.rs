@@ -41,6 +41,8 @@ pub struct Contexts {
     /// Definitions BuildKit forwarded (`context`, `dockerfile`, `input:`s).
     forwarded: BTreeMap<String, pb::Definition>,
     asked: Mutex<BTreeSet<String>>,
+    /// The main context's `.dockerignore` patterns, once read.
+    excludes: Mutex<Vec<String>>,
 }
 
 impl Contexts {
@@ -56,6 +58,21 @@ impl Contexts {
             specs,
             forwarded,
             asked: Mutex::new(BTreeSet::new()),
+            excludes: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Whether the main context comes from the client's session (not
+    /// forwarded by another frontend).
+    pub fn main_is_local(&self) -> bool {
+        !self.forwarded.contains_key("context")
+    }
+
+    /// What every path of the main context leaves out from now on: the
+    /// patterns of its `.dockerignore`.
+    pub fn exclude(&self, patterns: Vec<String>) {
+        if let Ok(mut excludes) = self.excludes.lock() {
+            *excludes = patterns;
         }
     }
 
@@ -93,9 +110,14 @@ impl Contexts {
                 .named(format!("[context] {path}"))
                 .state());
         }
+        let excludes = self.excludes.lock().map(|e| e.clone()).unwrap_or_default();
+        let excludes: Vec<&str> = excludes.iter().map(String::as_str).collect();
+        // (None, no attribute: a context without .dockerignore keeps its
+        // cache keys.)
         Ok(Source::local(&self.main_local_name)
             .session(&self.session_id)
             .include_patterns(&[path])
+            .exclude_patterns(&excludes)
             // Each path its own snapshot on the daemon, kept between builds.
             .shared_key_hint(&format!("{}:{path}", self.main_local_name))
             .named(format!("[internal] load build context ({path})"))
@@ -221,6 +243,27 @@ mod tests {
         let c = contexts(&[], &[("context", forwarded)]);
         let main = c.main_path("patches").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(source_of(&main), "git://example.invalid/ctx#main");
+    }
+
+    #[test]
+    fn the_dockerignore_patterns_leave_out_of_every_path() {
+        let c = contexts(&[], &[]);
+        let before = source_of(&c.main_path("patches").unwrap_or_else(|e| panic!("{e}")));
+        c.exclude(vec!["patches/*.orig".into(), "!patches/keep.orig".into()]);
+        let main = c.main_path("patches").unwrap_or_else(|e| panic!("{e}"));
+        let g = Graph::decode(&marshal(&main).pb).unwrap_or_else(|e| panic!("{e}"));
+        let attrs = g
+            .vertices
+            .iter()
+            .filter_map(|v| v.source())
+            .map(|s| s.attrs.clone())
+            .next()
+            .unwrap_or_default();
+        assert_eq!(
+            attrs.get("local.excludepatterns").map(String::as_str),
+            Some(r#"["patches/*.orig","!patches/keep.orig"]"#)
+        );
+        assert_eq!(source_of(&main), before);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod caps;
 pub mod contexts;
+pub mod dockerignore;
 pub mod options;
 pub mod result;
 pub mod subrequests;
@@ -448,6 +449,45 @@ impl Client {
             ));
         }
         Ok(text)
+    }
+
+    /// Reads the main context's `.dockerignore`, so that every path taken
+    /// from the context from now on leaves out what it excludes, as with
+    /// the Dockerfile frontend. Nothing when the context has none, or when
+    /// another frontend forwarded the context (it applied its own).
+    pub async fn read_dockerignore(&self) -> Result<(), GatewayError> {
+        if !self.contexts.main_is_local() {
+            return Ok(());
+        }
+        let local = &self.options.context_local_name;
+        let file = dockerignore::FILE;
+        let state = Source::local(local)
+            .session(&self.env.session_id)
+            .include_patterns(&[file])
+            .shared_key_hint(&format!("{local}:{file}"))
+            .named(format!("[internal] load {file}"))
+            .state();
+        let ref_id = self.solve(marshal(&state).pb, file).await?;
+        let read = self
+            .bridge
+            .clone()
+            .read_file(ReadFileRequest {
+                r#ref: ref_id,
+                file_path: file.to_string(),
+                ..Default::default()
+            })
+            .await;
+        let data = match read {
+            Ok(r) => r.into_inner().data,
+            // BuildKit says so in words only.
+            Err(status) if status.message().contains("no such file or directory") => {
+                return Ok(());
+            }
+            Err(status) => return Err(rpc(format!("reading {file}"))(status)),
+        };
+        let text = String::from_utf8(data).map_err(|_| GatewayError::NotText(file.to_string()))?;
+        self.contexts.exclude(dockerignore::patterns(&text));
+        Ok(())
     }
 
     async fn solve(&self, def: pb::Definition, what: &str) -> Result<String, GatewayError> {

@@ -930,3 +930,51 @@ fn a_context_without_an_applet_list_gets_the_built_in_one() {
         dest.display()
     );
 }
+
+/// The main context's `.dockerignore` is honoured, as by the Dockerfile
+/// frontend: an applet list it excludes never reaches the build, which
+/// then takes the built-in list.
+#[test]
+#[ignore = "needs the BuildKit daemons and served sources: run scripts/test"]
+fn the_contexts_dockerignore_is_honoured() {
+    let _ = main_image();
+    let daemon = Daemon::today();
+    let context = out_dir("context-dockerignore");
+    let _ = std::fs::remove_dir_all(&context);
+    harness::copy_dir(&harness::fixture("context"), &context);
+    harness::add_applet(&context, "FACTOR", "excluded by .dockerignore");
+    std::fs::write(
+        context.join(".dockerignore"),
+        "# the applet list stays out\n/busybox-applets.config\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dest = out_dir("busybox-dockerignore");
+    let _ = std::fs::remove_dir_all(&dest);
+    let out = daemon.buildx_in(
+        &context,
+        &daemon.real_stub("Dockerfile"),
+        &[
+            "--platform",
+            "linux/amd64",
+            "--target",
+            "busybox",
+            "--output",
+            &format!("type=local,dest={}", dest.display()),
+        ],
+    );
+    out.assert_ok("the busybox target from a context whose .dockerignore excludes the applet list");
+    assert!(
+        std::fs::symlink_metadata(dest.join("bin/sh")).is_ok(),
+        "the built-in list's applets are linked: no /bin/sh in {}",
+        dest.display()
+    );
+    assert!(
+        std::fs::symlink_metadata(dest.join("usr/bin/factor")).is_err(),
+        "FACTOR, only in the excluded list, is not built"
+    );
+    assert!(
+        out.log().contains("[internal] load .dockerignore"),
+        "{}",
+        out.log()
+    );
+}
