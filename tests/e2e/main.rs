@@ -451,6 +451,49 @@ fn go_build_info_shows_target_and_resolved_tags() {
     }
 }
 
+/// What `tailscale version` printed (on `platform`): `bare` (the version
+/// without its v) first, then the stamps build_dist.sh gives, from the
+/// commit the tag resolved to.
+fn assert_version_stamps(platform: &str, stdout: &str, bare: &str, commit: &str) {
+    assert_eq!(
+        stdout.lines().next(),
+        Some(bare),
+        "{platform}: tailscale version prints {bare}:\n{stdout}"
+    );
+    for line in [
+        format!("  tailscale commit: {commit}"),
+        format!("  long version: {bare}-t{}", &commit[..9]),
+    ] {
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "{platform}: {line:?} in tailscale version:\n{stdout}"
+        );
+    }
+}
+
+/// The busybox target of `context` with the stub `dockerfile`, for
+/// linux/amd64, into `dest` (emptied first).
+fn busybox_target(
+    daemon: &Daemon,
+    context: &Path,
+    dockerfile: &Path,
+    dest: &Path,
+) -> harness::Build {
+    let _ = std::fs::remove_dir_all(dest);
+    daemon.buildx_in(
+        context,
+        dockerfile,
+        &[
+            "--platform",
+            "linux/amd64",
+            "--target",
+            "busybox",
+            "--output",
+            &format!("type=local,dest={}", dest.display()),
+        ],
+    )
+}
+
 #[test]
 #[ignore = "needs the BuildKit daemons and served sources: run scripts/test"]
 fn binaries_run_and_tell_the_truth() {
@@ -476,22 +519,7 @@ fn binaries_run_and_tell_the_truth() {
             out.status.success(),
             "{p}: tailscale version:\n{stdout}{stderr}"
         );
-        assert_eq!(
-            stdout.lines().next(),
-            Some(bare),
-            "{p}: tailscale version prints the pinned version:\n{stdout}"
-        );
-        // Stamped as build_dist.sh stamps: the commit the tag resolved to.
-        let commit = env("MTTS_E2E_TAILSCALE_COMMIT");
-        for line in [
-            format!("  tailscale commit: {commit}"),
-            format!("  long version: {bare}-t{}", &commit[..9]),
-        ] {
-            assert!(
-                stdout.lines().any(|l| l == line),
-                "{p}: {line:?} in tailscale version:\n{stdout}"
-            );
-        }
+        assert_version_stamps(p, &stdout, bare, &env("MTTS_E2E_TAILSCALE_COMMIT"));
         // The context's patches/ were compiled in: both overlays, and the
         // diff that edits one of them.
         for marker in [
@@ -845,18 +873,7 @@ fn recipe_pins_are_checked_before_anything_runs() {
             .contains(&sha.to_uppercase())
     );
     let dest = out_dir("busybox-rootfs");
-    daemon
-        .buildx(
-            &path,
-            &[
-                "--platform",
-                "linux/amd64",
-                "--target",
-                "busybox",
-                "--output",
-                &format!("type=local,dest={}", dest.display()),
-            ],
-        )
+    busybox_target(&daemon, &harness::fixture("context"), &path, &dest)
         .assert_ok("the busybox target with an uppercase sha256");
     assert!(dest.join("bin/busybox").exists());
     // A credential in the repository URL is refused and never shown.
@@ -907,19 +924,7 @@ fn a_context_without_an_applet_list_gets_the_built_in_one() {
     let _ = std::fs::remove_dir_all(&context);
     std::fs::create_dir_all(&context).unwrap_or_else(|e| panic!("{e}"));
     let dest = out_dir("busybox-built-in-list");
-    let _ = std::fs::remove_dir_all(&dest);
-    let out = daemon.buildx_in(
-        &context,
-        &daemon.real_stub("Dockerfile"),
-        &[
-            "--platform",
-            "linux/amd64",
-            "--target",
-            "busybox",
-            "--output",
-            &format!("type=local,dest={}", dest.display()),
-        ],
-    );
+    let out = busybox_target(&daemon, &context, &daemon.real_stub("Dockerfile"), &dest);
     out.assert_ok("the busybox target from a context without an applet list");
     // The built-in list is the repository's: its applets are linked (an
     // empty list would give a busybox with none).
@@ -949,19 +954,7 @@ fn the_contexts_dockerignore_is_honoured() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let dest = out_dir("busybox-dockerignore");
-    let _ = std::fs::remove_dir_all(&dest);
-    let out = daemon.buildx_in(
-        &context,
-        &daemon.real_stub("Dockerfile"),
-        &[
-            "--platform",
-            "linux/amd64",
-            "--target",
-            "busybox",
-            "--output",
-            &format!("type=local,dest={}", dest.display()),
-        ],
-    );
+    let out = busybox_target(&daemon, &context, &daemon.real_stub("Dockerfile"), &dest);
     out.assert_ok("the busybox target from a context whose .dockerignore excludes the applet list");
     assert!(
         std::fs::symlink_metadata(dest.join("bin/sh")).is_ok(),

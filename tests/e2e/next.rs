@@ -12,7 +12,7 @@ use std::process::Command;
 
 use crate::harness::{Daemon, env, out_dir, root, run};
 use crate::oci::Oci;
-use crate::{build_info, run_target, target};
+use crate::{assert_version_stamps, build_info, run_target, target};
 
 #[test]
 #[ignore = "needs the BuildKit daemons and served sources: run scripts/test"]
@@ -126,21 +126,12 @@ fn next_tailscale_builds_on_its_go_and_tells_the_truth() {
         "tailscale",
         &["version"],
     ));
-    assert_eq!(
-        out.lines().next(),
-        Some(bare),
-        "tailscale version prints {bare}:\n{out}"
+    assert_version_stamps(
+        "linux/amd64",
+        &out,
+        bare,
+        &env("MTTS_E2E_NEXT_TAILSCALE_COMMIT"),
     );
-    let commit = env("MTTS_E2E_NEXT_TAILSCALE_COMMIT");
-    for line in [
-        format!("  tailscale commit: {commit}"),
-        format!("  long version: {bare}-t{}", &commit[..9]),
-    ] {
-        assert!(
-            out.lines().any(|l| l == line),
-            "{line:?} in tailscale version:\n{out}"
-        );
-    }
     let size = |path: &str| image.file(path).data.len();
     eprintln!(
         "e2e: Tailscale {version} linux/amd64: tailscale.combined {} bytes, busybox {} bytes",
