@@ -426,17 +426,9 @@ impl Client {
         let digest = head_of(&def);
         let ref_id = self.solve(def, filename).await?;
         let data = self
-            .bridge
-            .clone()
-            .read_file(ReadFileRequest {
-                r#ref: ref_id,
-                file_path: filename.clone(),
-                ..Default::default()
-            })
+            .read_file(ref_id, filename)
             .await
-            .map_err(rpc(format!("reading {filename}")))?
-            .into_inner()
-            .data;
+            .map_err(rpc(format!("reading {filename}")))?;
         let text = String::from_utf8(data).map_err(|_| GatewayError::NotText(filename.clone()))?;
         if let Ok(mut e) = self.entrypoint.lock() {
             *e = Some((
@@ -468,17 +460,8 @@ impl Client {
             .named(format!("[internal] load {file}"))
             .state();
         let ref_id = self.solve(marshal(&state).pb, file).await?;
-        let read = self
-            .bridge
-            .clone()
-            .read_file(ReadFileRequest {
-                r#ref: ref_id,
-                file_path: file.to_string(),
-                ..Default::default()
-            })
-            .await;
-        let data = match read {
-            Ok(r) => r.into_inner().data,
+        let data = match self.read_file(ref_id, file).await {
+            Ok(data) => data,
             // BuildKit says so in words only.
             Err(status) if status.message().contains("no such file or directory") => {
                 return Ok(());
@@ -488,6 +471,20 @@ impl Client {
         let text = String::from_utf8(data).map_err(|_| GatewayError::NotText(file.to_string()))?;
         self.contexts.exclude(dockerignore::patterns(&text));
         Ok(())
+    }
+
+    /// The whole file `path` of the solved result `ref_id`.
+    async fn read_file(&self, ref_id: String, path: &str) -> Result<Vec<u8>, tonic::Status> {
+        let read = self
+            .bridge
+            .clone()
+            .read_file(ReadFileRequest {
+                r#ref: ref_id,
+                file_path: path.to_string(),
+                ..Default::default()
+            })
+            .await?;
+        Ok(read.into_inner().data)
     }
 
     async fn solve(&self, def: pb::Definition, what: &str) -> Result<String, GatewayError> {

@@ -166,6 +166,23 @@ impl Daemon {
         args
     }
 
+    /// The `tags` target of `dockerfile` exported to `out_dir(dir)`: the
+    /// build, and the tags.txt it wrote (empty when it wrote none).
+    pub fn tags(&self, dockerfile: &Path, dir: &str) -> (Build, String) {
+        let dest = out_dir(dir);
+        let build = self.buildx(
+            dockerfile,
+            &[
+                "--target",
+                "tags",
+                "--output",
+                &format!("type=local,dest={}", dest.display()),
+            ],
+        );
+        let tags = std::fs::read_to_string(dest.join("tags.txt")).unwrap_or_default();
+        (build, tags)
+    }
+
     /// The same with another build context.
     pub fn buildx_in(&self, context: &Path, dockerfile: &Path, extra: &[&str]) -> Build {
         let mut cmd = self.docker();

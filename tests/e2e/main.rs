@@ -126,26 +126,14 @@ fn main_image() -> &'static MainImage {
             "e2e: 3-platform build took {:.1} s",
             started.elapsed().as_secs_f64()
         );
-        let tags_dir = out_dir("tags");
-        let tags = daemon.buildx(
-            &daemon.real_stub("Dockerfile"),
-            &[
-                "--target",
-                "tags",
-                "--output",
-                &format!("type=local,dest={}", tags_dir.display()),
-            ],
-        );
-        if !tags.output.status.success() {
-            return Err(harness::failure_summary(&tags.log()));
+        let (tags_build, tags) = daemon.tags(&daemon.real_stub("Dockerfile"), "tags");
+        if !tags_build.output.status.success() {
+            return Err(harness::failure_summary(&tags_build.log()));
         }
         Ok(MainImage {
             oci: Oci::open(&archive),
             log: build.log(),
-            tags: std::fs::read_to_string(tags_dir.join("tags.txt"))
-                .unwrap_or_default()
-                .trim()
-                .to_string(),
+            tags: tags.trim().to_string(),
         })
     });
     match built {

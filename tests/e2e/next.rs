@@ -68,19 +68,8 @@ fn next_tailscale_builds_on_its_go_and_tells_the_truth() {
 
     // What featuretags made of our allowlist on this version: what we do
     // not list is omitted, what we list (and what it depends on) is in.
-    let tags_dir = out_dir("next/tags");
-    daemon
-        .buildx(
-            &stub,
-            &[
-                "--target",
-                "tags",
-                "--output",
-                &format!("type=local,dest={}", tags_dir.display()),
-            ],
-        )
-        .assert_ok("the next Tailscale's tags");
-    let tags = std::fs::read_to_string(tags_dir.join("tags.txt")).unwrap_or_default();
+    let (build, tags) = daemon.tags(&stub, "next/tags");
+    build.assert_ok("the next Tailscale's tags");
     let tags = tags.trim().to_string();
     let list: Vec<&str> = tags.split(',').collect();
     for omitted in ["ts_omit_clientupdate", "ts_omit_logtail", "ts_omit_ssh"] {
@@ -174,18 +163,8 @@ fn a_golang_pin_newer_than_the_machines_go_gets_a_stand_in_of_that_go() {
     assert_eq!(version.trim(), "go version go1.27.3 linux/amd64");
 
     let daemon = daemon.with_golang(&golang);
-    let tags_dir = out_dir("next/tags-go1.27.3");
-    let build = daemon.buildx(
-        &daemon.real_stub("Dockerfile"),
-        &[
-            "--target",
-            "tags",
-            "--output",
-            &format!("type=local,dest={}", tags_dir.display()),
-        ],
-    );
+    let (build, tags) = daemon.tags(&daemon.real_stub("Dockerfile"), "next/tags-go1.27.3");
     build.assert_ok("the tags on Go 1.27.3");
-    let tags = std::fs::read_to_string(tags_dir.join("tags.txt")).unwrap_or_default();
     assert!(
         tags.contains("ts_omit_clientupdate"),
         "featuretags ran on Go 1.27.3: {tags}"

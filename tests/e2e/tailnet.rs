@@ -445,19 +445,8 @@ fn joins_a_real_tailnet(daemon: &Daemon, tag: &str) {
     )]);
     let without_stub = stub(&format!("Dockerfile.no-netstack-{tag}"), &without);
     let without_image = format!("mtts-e2e-image:{tag}-no-netstack");
-    let tags_dir = crate::harness::out_dir(&format!("tags-no-netstack-{tag}"));
-    daemon
-        .buildx(
-            &without_stub,
-            &[
-                "--target",
-                "tags",
-                "--output",
-                &format!("type=local,dest={}", tags_dir.display()),
-            ],
-        )
-        .assert_ok("resolving the negative control's tags");
-    let tags = std::fs::read_to_string(tags_dir.join("tags.txt")).unwrap_or_default();
+    let (build, tags) = daemon.tags(&without_stub, &format!("tags-no-netstack-{tag}"));
+    build.assert_ok("resolving the negative control's tags");
     assert!(
         tags.trim().split(',').any(|t| t == "ts_omit_netstack"),
         "the negative control must really omit netstack: {tags}"
