@@ -967,3 +967,57 @@ fn parsers_never_panic_on_junk() {
     // The sweep reaches the error paths, not just the happy ones.
     assert!(errors > 20_000, "only {errors} errors");
 }
+
+#[test]
+fn proxies_reach_the_steps_that_download_and_no_other() {
+    let plain = graph_of(&args(&ALL, &[]));
+    let proxy_args = args(
+        &ALL,
+        &["HTTP_PROXY=http://proxy.corp:3128", "no_proxy=.corp"],
+    );
+    let proxied = graph_of(&proxy_args);
+    let proxy_of = |v: &Vertex| {
+        v.exec()
+            .and_then(|e| e.meta.as_ref())
+            .and_then(|m| m.proxy_env.clone())
+    };
+    assert!(
+        plain.vertices.iter().all(|v| proxy_of(v).is_none()),
+        "no proxy arguments, no proxy in the graph"
+    );
+    let mut downloading = Vec::new();
+    for v in &proxied.vertices {
+        let Some(exec) = v.exec() else { continue };
+        let name = v.name().unwrap_or_default();
+        if exec.network == pb::NetMode::None as i32 {
+            assert_eq!(proxy_of(v), None, "{name} has no network, so no proxy");
+            continue;
+        }
+        let proxy = proxy_of(v).unwrap_or_else(|| panic!("{name} downloads without the proxy"));
+        assert_eq!(proxy.http_proxy, "http://proxy.corp:3128");
+        assert_eq!(proxy.no_proxy, ".corp");
+        assert_eq!(proxy.https_proxy, "", "only what was given");
+        // The proxy is all that changes: no variable of the step's own.
+        let mut bare = exec.clone();
+        if let Some(meta) = bare.meta.as_mut() {
+            meta.proxy_env = None;
+        }
+        assert_eq!(Some(&bare), one(&plain, name).exec(), "{name}");
+        downloading.push(name.to_string());
+    }
+    downloading.sort();
+    let expected = [
+        "[busybox linux/amd64] xx-apk add ",
+        "[busybox linux/arm/v7] xx-apk add ",
+        "[busybox linux/arm64] xx-apk add ",
+        "[busybox] apk add ",
+        "[golang] apk add ",
+        "[tailscale] go mod download",
+    ];
+    assert_eq!(downloading.len(), expected.len(), "{downloading:?}");
+    for (name, start) in downloading.iter().zip(expected) {
+        assert!(name.starts_with(start), "{downloading:?}");
+    }
+    let def = offline::definition(&proxy_args).unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(def.caps.iter().any(|c| c.id() == "exec.meta.proxyenv"));
+}

@@ -12,6 +12,36 @@ use crate::proto::pb;
 /// default for Linux).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/// Proxies for an exec's downloads, as BuildKit's `llb.WithProxy` sets
+/// them: the daemon adds each as both `NAME` and `name` to the process's
+/// environment and leaves them out of the op's cache key, so a build
+/// behind a proxy shares its cache with one that is not.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProxyEnv {
+    pub http_proxy: String,
+    pub https_proxy: String,
+    pub ftp_proxy: String,
+    pub no_proxy: String,
+    pub all_proxy: String,
+}
+
+impl ProxyEnv {
+    /// True when no proxy is set (then the exec carries none).
+    pub fn is_empty(&self) -> bool {
+        *self == ProxyEnv::default()
+    }
+
+    fn to_pb(&self) -> pb::ProxyEnv {
+        pb::ProxyEnv {
+            http_proxy: self.http_proxy.clone(),
+            https_proxy: self.https_proxy.clone(),
+            ftp_proxy: self.ftp_proxy.clone(),
+            no_proxy: self.no_proxy.clone(),
+            all_proxy: self.all_proxy.clone(),
+        }
+    }
+}
+
 /// Network access for an exec.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum NetMode {
@@ -131,6 +161,7 @@ pub(crate) struct ExecOp {
     cwd: String,
     user: String,
     network: NetMode,
+    proxy: Option<ProxyEnv>,
     mounts: Vec<MountAt>,
 }
 
@@ -159,6 +190,9 @@ impl ExecOp {
         let mut caps = BTreeSet::from([Cap::ExecMetaBase]);
         if self.network != NetMode::Sandbox {
             caps.insert(Cap::ExecMetaNetwork);
+        }
+        if self.proxy.is_some() {
+            caps.insert(Cap::ExecMetaProxy);
         }
         for m in &self.mounts {
             match &m.mount {
@@ -238,6 +272,7 @@ impl ExecOp {
                 cwd: self.cwd.clone(),
                 user: self.user.clone(),
                 remove_mount_stubs_recursive: true,
+                proxy_env: self.proxy.as_ref().map(ProxyEnv::to_pb),
                 ..Default::default()
             }),
             mounts,
@@ -256,6 +291,7 @@ pub struct Exec {
     cwd: Option<String>,
     user: Option<String>,
     network: NetMode,
+    proxy: Option<ProxyEnv>,
     mounts: Vec<MountAt>,
     meta: OpMeta,
 }
@@ -281,6 +317,7 @@ impl State {
             cwd: self.cwd.clone(),
             user: self.user.clone(),
             network: NetMode::Sandbox,
+            proxy: None,
             mounts: Vec::new(),
             meta: OpMeta {
                 platform: self.platform.clone(),
@@ -317,6 +354,12 @@ impl Exec {
 
     pub fn network(mut self, mode: NetMode) -> Self {
         self.network = mode;
+        self
+    }
+
+    /// Gives the exec `proxy` (none when it is empty).
+    pub fn proxy(mut self, proxy: &ProxyEnv) -> Self {
+        self.proxy = (!proxy.is_empty()).then(|| proxy.clone());
         self
     }
 
@@ -367,6 +410,7 @@ impl Exec {
             cwd: self.cwd.unwrap_or_else(|| "/".to_string()),
             user: self.user.unwrap_or_default(),
             network: self.network,
+            proxy: self.proxy,
             mounts,
         };
         ExecState {

@@ -23,7 +23,9 @@ mod state;
 
 pub use caps::Cap;
 pub use epoch::{Epoch, EpochError};
-pub use exec::{CacheSharing, DEFAULT_PATH, Exec, ExecState, Mount, NetMode, OutputMount};
+pub use exec::{
+    CacheSharing, DEFAULT_PATH, Exec, ExecState, Mount, NetMode, OutputMount, ProxyEnv,
+};
 pub use file::{CopyOptions, File, FileActions, Owner};
 pub use image_meta::{ImageMeta, ImageMetaResolver, ResolveError};
 pub use marshal::{Definition, head_of, marshal};

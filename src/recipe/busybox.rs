@@ -105,14 +105,15 @@ impl<'a> Busybox<'a> {
         // into the target's sysroot next to the native tools.
         let sysroot = steps
             .op(
-                self.toolchain
-                    .run(
-                        ["xx-apk", "add", "--no-cache"]
-                            .into_iter()
-                            .chain(SYSROOT_PACKAGES),
-                    )
-                    .envs(xx_env())
-                    .network(steps.network(true)),
+                steps.downloading(
+                    self.toolchain
+                        .run(
+                            ["xx-apk", "add", "--no-cache"]
+                                .into_iter()
+                                .chain(SYSROOT_PACKAGES),
+                        )
+                        .envs(xx_env()),
+                ),
                 format!(
                     "[busybox {target}] xx-apk add {}",
                     SYSROOT_PACKAGES.join(" ")
@@ -185,9 +186,7 @@ fn toolchain(steps: &Steps, alpine: &State, xx: &State) -> State {
     let mut apk = vec!["apk", "add", "--no-cache"];
     apk.extend(toolchain_packages(steps.recipe().upx));
     let name = format!("[busybox] {}", apk.join(" "));
-    steps
-        .op(with_xx.run(apk).network(steps.network(true)), name)
-        .root()
+    steps.op(steps.downloading(with_xx.run(apk)), name).root()
 }
 
 /// The tarball's URL in this build.

@@ -6,7 +6,7 @@ use std::fmt;
 
 use super::config::Recipe;
 use super::validate;
-use crate::llb::{Epoch, NetMode, Platform, ResolveMode};
+use crate::llb::{Epoch, NetMode, Platform, ProxyEnv, ResolveMode};
 
 /// The platforms the image is made for, with the routers they serve.
 pub const SUPPORTED_PLATFORMS: &[&str] = &["linux/amd64", "linux/arm64", "linux/arm/v7"];
@@ -151,6 +151,11 @@ pub struct BuildArgs {
     /// Every file's time and the image's `created`: `SOURCE_DATE_EPOCH`,
     /// else the recipe's `tailscale.commit_time`.
     pub source_date_epoch: Epoch,
+    /// `HTTP_PROXY` and the others (either case), for the steps that
+    /// download; empty when none is given.
+    pub proxy: ProxyEnv,
+    /// A proxy given in both cases with two values: which one is used.
+    pub proxy_warnings: Vec<String>,
     /// Arguments given that this build does not use (to warn about).
     pub unused: Vec<String>,
 }
@@ -189,13 +194,60 @@ fn is_builtin_arg(name: &str) -> bool {
     name.starts_with("BUILDKIT_") || is_proxy_arg(name)
 }
 
-/// The proxy build arguments (buildx also adds them from the docker CLI's
-/// proxy configuration).
+/// The proxy build arguments, as BuildKit's Dockerfile frontend takes them
+/// (buildx also adds them from the docker CLI's proxy configuration).
+const PROXY_ARGS: [&str; 5] = [
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "FTP_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+];
+
 fn is_proxy_arg(name: &str) -> bool {
-    matches!(
-        name.to_ascii_lowercase().as_str(),
-        "http_proxy" | "https_proxy" | "ftp_proxy" | "no_proxy" | "all_proxy"
-    )
+    PROXY_ARGS.iter().any(|p| p.eq_ignore_ascii_case(name))
+}
+
+/// The proxies among `args`, taken as BuildKit's Dockerfile frontend takes
+/// them: either case, in name order, so `http_proxy` wins over
+/// `HTTP_PROXY`. Returns the proxies and a warning for each value so
+/// overridden. Values are never echoed: a proxy URL may hold a password.
+fn proxy_env(args: &BTreeMap<String, String>) -> Result<(ProxyEnv, Vec<String>), InputError> {
+    let mut values: [Option<(&str, &str)>; 5] = [None; 5];
+    let mut warnings = Vec::new();
+    for (name, value) in args {
+        let Some(i) = PROXY_ARGS.iter().position(|p| p.eq_ignore_ascii_case(name)) else {
+            continue;
+        };
+        if value.len() > 1024 || value.chars().any(|c| c.is_control()) {
+            return Err(InputError::BuildArg {
+                name: name.clone(),
+                message: "must be one line of at most 1024 bytes (the value is not shown: it \
+                          may hold a password)"
+                    .into(),
+            });
+        }
+        if let Some((earlier, v)) = values[i]
+            && v != value
+        {
+            warnings.push(format!(
+                "build arguments {earlier} and {name} differ: {name} is used, as by the \
+                 Dockerfile frontend"
+            ));
+        }
+        values[i] = Some((name.as_str(), value.as_str()));
+    }
+    // Set and empty is unset: BuildKit gives a step only the proxies with a value.
+    let [http, https, ftp, no, all] =
+        values.map(|v| v.map(|(_, v)| v.to_string()).unwrap_or_default());
+    let proxy = ProxyEnv {
+        http_proxy: http,
+        https_proxy: https,
+        ftp_proxy: ftp,
+        no_proxy: no,
+        all_proxy: all,
+    };
+    Ok((proxy, warnings))
 }
 
 impl BuildArgs {
@@ -293,6 +345,7 @@ impl BuildArgs {
                 .map_err(|e| err("SOURCE_DATE_EPOCH", format!("{:?} {e}", validate::short(v))))?,
             _ => recipe.tailscale.commit_time,
         };
+        let (proxy, proxy_warnings) = proxy_env(args)?;
         let unused = args
             .keys()
             .filter(|k| !BUILD_ARGS.iter().any(|(n, _)| n == k) && !is_builtin_arg(k))
@@ -305,6 +358,8 @@ impl BuildArgs {
             oci_version,
             goproxy,
             source_date_epoch,
+            proxy,
+            proxy_warnings,
             unused,
         })
     }
@@ -420,21 +475,7 @@ impl BuildRequest {
                 )
             })
             .collect();
-        // Not applied yet, and said so rather than dropped.
-        let proxies: Vec<&str> = options
-            .build_args
-            .keys()
-            .map(String::as_str)
-            .filter(|k| is_proxy_arg(k))
-            .collect();
-        if !proxies.is_empty() {
-            warnings.push(format!(
-                "build arguments {}: proxies do not reach the recipe's steps yet (the module \
-                 download and apk add connect directly; the git and http sources use the \
-                 daemon's own proxy settings)",
-                proxies.join(", ")
-            ));
-        }
+        warnings.extend(args.proxy_warnings.iter().cloned());
         let no_cache = match options.no_cache {
             None => NoCache::Nothing,
             Some(names) if names.is_empty() => NoCache::Everything,
@@ -601,31 +642,71 @@ mod tests {
     }
 
     #[test]
-    fn proxy_arguments_are_said_to_be_unapplied() {
-        let mut options = RequestOptions {
-            recipe: Recipe::default(),
-            platforms: vec![],
-            build_args: BTreeMap::from([
-                ("HTTPS_PROXY".to_string(), "http://proxy:3128".to_string()),
-                ("no_proxy".to_string(), "localhost".to_string()),
+    fn proxy_arguments_are_taken_in_either_case_and_not_reported_unused() {
+        let a = BuildArgs::resolve(
+            &Recipe::default(),
+            &args(&[
+                ("HTTPS_PROXY", "http://proxy:3128"),
+                ("https_proxy", "http://proxy:3128"),
+                ("http_proxy", "http://proxy:3128"),
+                ("no_proxy", "localhost,.corp"),
+                ("ALL_PROXY", ""),
             ]),
-            labels: BTreeMap::new(),
-            target: String::new(),
-            build_platform: Platform::new("linux", "amd64", None),
-            network: NetMode::Sandbox,
-            no_cache: None,
-            resolve_mode: ResolveMode::Default,
-            daemon: DaemonSupport::all(),
-        };
-        let (_, warnings) = BuildRequest::new(options.clone()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(warnings.len(), 1, "{warnings:?}");
-        assert!(
-            warnings[0].contains("HTTPS_PROXY, no_proxy") && warnings[0].contains("proxies"),
-            "{warnings:?}"
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            a.proxy,
+            ProxyEnv {
+                http_proxy: "http://proxy:3128".into(),
+                https_proxy: "http://proxy:3128".into(),
+                no_proxy: "localhost,.corp".into(),
+                ..ProxyEnv::default()
+            }
         );
-        options.build_args.clear();
-        let (_, warnings) = BuildRequest::new(options).unwrap_or_else(|e| panic!("{e}"));
-        assert!(warnings.is_empty(), "{warnings:?}");
+        assert!(a.unused.is_empty(), "{:?}", a.unused);
+        let none =
+            BuildArgs::resolve(&Recipe::default(), &args(&[])).unwrap_or_else(|e| panic!("{e}"));
+        assert!(none.proxy.is_empty());
+    }
+
+    #[test]
+    fn the_lower_case_proxy_wins_as_in_the_dockerfile_frontend_and_is_reported() {
+        let a = BuildArgs::resolve(
+            &Recipe::default(),
+            &args(&[
+                ("HTTP_PROXY", "http://user:secret@a:3128"),
+                ("http_proxy", "http://b:3128"),
+            ]),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.proxy.http_proxy, "http://b:3128");
+        assert_eq!(a.proxy_warnings.len(), 1, "{:?}", a.proxy_warnings);
+        let w = &a.proxy_warnings[0];
+        assert!(w.contains("HTTP_PROXY and http_proxy differ"), "{w}");
+        assert!(
+            !w.contains("secret") && !w.contains("3128"),
+            "no value echoed: {w}"
+        );
+        // The same value in both cases (as buildx sends a docker config's) is quiet.
+        let same = BuildArgs::resolve(
+            &Recipe::default(),
+            &args(&[("NO_PROXY", ".corp"), ("no_proxy", ".corp")]),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(same.proxy_warnings.is_empty(), "{:?}", same.proxy_warnings);
+    }
+
+    #[test]
+    fn a_bad_proxy_value_is_refused_without_echoing_it() {
+        let e = BuildArgs::resolve(
+            &Recipe::default(),
+            &args(&[("https_proxy", "http://user:secret@proxy\n:3128")]),
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(e.contains("https_proxy") && e.contains("one line"), "{e}");
+        assert!(!e.contains("secret"), "{e}");
     }
 
     #[test]

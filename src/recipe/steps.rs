@@ -6,7 +6,7 @@
 use super::config::Recipe;
 use super::request::BuildRequest;
 use super::sources::{self, Inputs, SourceError};
-use crate::llb::{CopyOptions, Exec, FileActions, NetMode, OpOptions, State};
+use crate::llb::{CopyOptions, Exec, FileActions, OpOptions, State};
 
 /// Where a step mounts its part of the build context.
 pub(super) const CONTEXT: &str = "/context";
@@ -53,14 +53,11 @@ impl Steps<'_> {
         op.named(name).ignore_cache(ignore)
     }
 
-    /// The network for an exec: only steps that download get one, and not
-    /// even those under `--network none`.
-    pub(super) fn network(&self, downloads: bool) -> NetMode {
-        if downloads {
-            self.req.network
-        } else {
-            NetMode::None
-        }
+    /// An exec that downloads: it gets the network (unless `--network
+    /// none`) and the build's proxies. Every other step runs without a
+    /// network, so it needs neither.
+    pub(super) fn downloading(&self, exec: Exec) -> Exec {
+        exec.network(self.req.network).proxy(&self.req.args.proxy)
     }
 
     /// The build's epoch as `SOURCE_DATE_EPOCH` is written, for tools that

@@ -234,9 +234,7 @@ fn go_base(steps: &Steps, golang: &State) -> State {
     let mut apk = vec!["apk", "add", "--no-cache"];
     apk.extend(golang_packages(steps.recipe().upx));
     let name = format!("[golang] {}", apk.join(" "));
-    steps
-        .op(golang.run(apk).network(steps.network(true)), name)
-        .root()
+    steps.op(steps.downloading(golang.run(apk)), name).root()
 }
 
 /// The source at the requested version (or the user's `tailscale`
@@ -314,12 +312,13 @@ fn modules(steps: &Steps, go: &State, src: &State, newer_go: &str) -> State {
     }
     steps
         .op(
-            download
-                .env("GOMODCACHE", MODCACHE)
-                .cwd(SRC)
-                // Writable: go may record missing go.sum lines; discarded.
-                .mount(SRC, Mount::writable(&manifests))
-                .network(steps.network(true)),
+            steps.downloading(
+                download
+                    .env("GOMODCACHE", MODCACHE)
+                    .cwd(SRC)
+                    // Writable: go may record missing go.sum lines; discarded.
+                    .mount(SRC, Mount::writable(&manifests)),
+            ),
             MOD_DOWNLOAD_STEP,
         )
         .output(MODCACHE, OutputMount::Empty)

@@ -18,6 +18,7 @@ mod faults;
 mod harness;
 mod next;
 mod progress;
+mod proxy;
 // Its digests are for the reproducibility test.
 #[allow(dead_code)]
 mod oci;
