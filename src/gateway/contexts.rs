@@ -7,7 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
-use super::options::ContextSpec;
+use super::git_ref::GitRef;
+use super::options::{ContextSpec, RemoteContext};
 use crate::llb::{CopyOptions, FileActions, ImageRef, OpOptions, RawError, Source, State, short};
 use crate::proto::pb;
 
@@ -29,6 +30,57 @@ pub enum ContextError {
     MissingInput { name: String, input: String },
     #[error("named context {name}: {message}")]
     Invalid { name: String, message: String },
+    #[error("the remote build context {0} was used before it was loaded")]
+    RemoteNotLoaded(String),
+}
+
+/// A git source as BuildKit's `llb.Git` makes one from a reference.
+pub fn git_source(git: &GitRef) -> Source {
+    Source::git_subdir(&git.remote, &git.reference, &git.subdir)
+        .keep_git_dir(git.keep_git_dir == Some(true))
+        .git_checksum(&git.checksum)
+}
+
+/// Whether the first bytes of a download are an archive that a copy with
+/// `attempt_unpack` unpacks, as dockerui's `isArchive` decides: bzip2,
+/// gzip or xz magic, or a tar header whose checksum holds.
+pub fn is_archive(head: &[u8]) -> bool {
+    const MAGIC: [&[u8]; 3] = [
+        &[0x42, 0x5A, 0x68],
+        &[0x1F, 0x8B, 0x08],
+        &[0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00],
+    ];
+    if MAGIC.iter().any(|m| head.starts_with(m)) {
+        return true;
+    }
+    let Some(header) = head.get(..512) else {
+        return false;
+    };
+    if header.iter().all(|&b| b == 0) {
+        return false;
+    }
+    let field = &header[148..156];
+    let digits: String = field
+        .iter()
+        .map(|&b| b as char)
+        .filter(|c| !matches!(c, ' ' | '\0'))
+        .collect();
+    let Ok(recorded) = i64::from_str_radix(&digits, 8) else {
+        return false;
+    };
+    let blanked = |b: u8, i: usize| if (148..156).contains(&i) { b' ' } else { b };
+    let unsigned: i64 = header
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| i64::from(blanked(b, i)))
+        .sum();
+    // Old tars summed signed bytes; Go's reader takes either.
+    let signed: i64 = header
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| i64::from(blanked(b, i) as i8))
+        .sum();
+    recorded == unsigned || recorded == signed
 }
 
 /// The contexts of one build.
@@ -43,6 +95,9 @@ pub struct Contexts {
     asked: Mutex<BTreeSet<String>>,
     /// The main context's `.dockerignore` patterns, once read.
     excludes: Mutex<Vec<String>>,
+    /// `docker buildx build URL`: the URL, and its filesystem once loaded.
+    remote: Option<RemoteContext>,
+    remote_state: Mutex<Option<State>>,
 }
 
 impl Contexts {
@@ -51,7 +106,18 @@ impl Contexts {
         main_local_name: &str,
         specs: BTreeMap<String, ContextSpec>,
         forwarded: BTreeMap<String, pb::Definition>,
+        remote: Option<RemoteContext>,
     ) -> Self {
+        // A repository needs no look first; a download is loaded by
+        // whoever reads the entrypoint from it (it may be a tarball).
+        let remote_state = match &remote {
+            Some(RemoteContext::Git(git)) => Some(
+                git_source(git)
+                    .named(format!("[internal] load git source {}", short(&git.remote)))
+                    .state(),
+            ),
+            _ => None,
+        };
         Contexts {
             session_id: session_id.to_string(),
             main_local_name: main_local_name.to_string(),
@@ -59,13 +125,33 @@ impl Contexts {
             forwarded,
             asked: Mutex::new(BTreeSet::new()),
             excludes: Mutex::new(Vec::new()),
+            remote,
+            remote_state: Mutex::new(remote_state),
+        }
+    }
+
+    /// The main context's URL, when it is remote.
+    pub fn remote(&self) -> Option<&RemoteContext> {
+        self.remote.as_ref()
+    }
+
+    /// The remote main context's filesystem: the repository, or what the
+    /// download became (see [`Contexts::set_remote_state`]).
+    pub fn remote_state(&self) -> Option<State> {
+        self.remote_state.lock().ok().and_then(|s| s.clone())
+    }
+
+    /// Records what the remote download is, once looked at.
+    pub fn set_remote_state(&self, state: State) {
+        if let Ok(mut s) = self.remote_state.lock() {
+            *s = Some(state);
         }
     }
 
     /// Whether the main context comes from the client's session (not
     /// forwarded by another frontend).
     pub fn main_is_local(&self) -> bool {
-        !self.forwarded.contains_key("context")
+        !self.forwarded.contains_key("context") && self.remote.is_none()
     }
 
     /// What every path of the main context leaves out from now on: the
@@ -84,14 +170,28 @@ impl Contexts {
     /// Only `path` of the main build context (nothing when it has none).
     /// From the client it is a local source of its own that transfers just
     /// that path: a step mounting it is found in the cache by that path's
-    /// content alone. Of a forwarded context, the path is copied out, as an
+    /// content alone. Of a forwarded or remote context (a repository, a
+    /// tarball), the path is copied out, as an
     /// optional wildcard (`patche[s]`), as `COPY patches* ...` would.
     pub fn main_path(&self, path: &str) -> Result<State, ContextError> {
-        if let Some(def) = self.forwarded.get("context") {
-            let whole = State::from_definition(def).map_err(|source| ContextError::Definition {
-                what: "the forwarded build context".into(),
-                source,
-            })?;
+        let whole = if let Some(def) = self.forwarded.get("context") {
+            Some(
+                State::from_definition(def).map_err(|source| ContextError::Definition {
+                    what: "the forwarded build context".into(),
+                    source,
+                })?,
+            )
+        } else if let Some(remote) = &self.remote {
+            Some(self.remote_state().ok_or_else(|| {
+                ContextError::RemoteNotLoaded(match remote {
+                    RemoteContext::Git(git) => short(&git.remote),
+                    RemoteContext::Http(url) => short(url),
+                })
+            })?)
+        } else {
+            None
+        };
+        if let Some(whole) = whole {
             let mut chars = path.chars();
             let last = chars.next_back().map(String::from).unwrap_or_default();
             let optional = format!("/{}[{last}]", chars.as_str());
@@ -135,8 +235,8 @@ impl Contexts {
         let label = format!("[context {name}]");
         let state = match spec {
             ContextSpec::Image(r) => return Ok(Some(NamedContext::Image(r.clone()))),
-            ContextSpec::Git { url, reference } => Source::git(url, reference)
-                .named(format!("{label} {url}"))
+            ContextSpec::Git(git) => git_source(git)
+                .named(format!("{label} {}", git.remote))
                 .state(),
             ContextSpec::Http(url) => Source::http(url)
                 .filename("context")
@@ -208,7 +308,7 @@ mod tests {
             .iter()
             .map(|(n, s)| (n.to_string(), marshal(s).pb))
             .collect();
-        Contexts::new("session-1", "context", specs, forwarded)
+        Contexts::new("session-1", "context", specs, forwarded, None)
     }
 
     fn source_of(state: &State) -> String {
@@ -295,6 +395,82 @@ mod tests {
         assert_eq!(
             e.as_deref(),
             Some("named context busybox: BuildKit forwarded no input \"bb\"")
+        );
+    }
+
+    #[test]
+    fn a_remote_repository_is_the_main_context_and_paths_are_copied_out_of_it() {
+        let git = match GitRef::parse("git://example.invalid/ctx.git#v1:sub") {
+            Some(Ok(g)) => g,
+            other => panic!("{other:?}"),
+        };
+        let c = Contexts::new(
+            "session-1",
+            "context",
+            BTreeMap::new(),
+            BTreeMap::new(),
+            Some(RemoteContext::Git(git)),
+        );
+        assert!(!c.main_is_local(), "no .dockerignore is read from it");
+        let main = c.main_path("patches").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(source_of(&main), "git://example.invalid/ctx#v1:sub");
+        let g = Graph::decode(&marshal(&main).pb).unwrap_or_else(|e| panic!("{e}"));
+        assert!(g.vertices.iter().any(|v| v.file().is_some()), "copied out");
+    }
+
+    #[test]
+    fn a_download_is_used_only_once_loaded() {
+        let c = Contexts::new(
+            "session-1",
+            "context",
+            BTreeMap::new(),
+            BTreeMap::new(),
+            Some(RemoteContext::Http(
+                "https://example.invalid/ctx.tar.gz".into(),
+            )),
+        );
+        let e = c.main_path("patches").err().map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some(
+                "the remote build context https://example.invalid/ctx.tar.gz was used before it was loaded"
+            )
+        );
+        c.set_remote_state(Source::http("https://example.invalid/ctx.tar.gz").state());
+        assert!(c.main_path("patches").is_ok());
+    }
+
+    #[test]
+    fn archives_are_told_from_a_dockerfile_as_dockerui_tells_them() {
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_ustar();
+        header
+            .set_path("Dockerfile")
+            .unwrap_or_else(|e| panic!("{e}"));
+        header.set_size(5);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append(&header, &b"FROM\n"[..])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let tarball = builder.into_inner().unwrap_or_else(|e| panic!("{e}"));
+        assert!(is_archive(&tarball[..1024]), "a plain tar");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut gz, &tarball).unwrap_or_else(|e| panic!("{e}"));
+        let gz = gz.finish().unwrap_or_else(|e| panic!("{e}"));
+        assert!(is_archive(&gz), "gzip");
+        assert!(is_archive(&[0x42, 0x5A, 0x68, 0x39]), "bzip2");
+        assert!(is_archive(&[0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00, 1]), "xz");
+        let mut broken = tarball.clone();
+        broken[0] ^= 1;
+        assert!(!is_archive(&broken[..1024]), "a tar header must sum right");
+        assert!(
+            !is_archive(b"# syntax=mtts\nFROM scratch\n"),
+            "a Dockerfile"
+        );
+        assert!(
+            !is_archive(&[0; 1024]),
+            "zeros end a tar, they do not start one"
         );
     }
 }

@@ -8,6 +8,7 @@
 pub mod caps;
 pub mod contexts;
 pub mod dockerignore;
+pub mod git_ref;
 pub mod options;
 pub mod result;
 pub mod subrequests;
@@ -20,22 +21,25 @@ use std::sync::Mutex;
 use tonic::transport::Channel;
 
 use crate::llb::{
-    Epoch, ImageMeta, ImageMetaResolver, ImageRef, OpOptions, Platform, ResolveError, ResolveMode,
-    Source, SourceFile, SourceRange, State, head_of, marshal,
+    CopyOptions, Epoch, FileActions, ImageMeta, ImageMetaResolver, ImageRef, OpOptions, Platform,
+    ResolveError, ResolveMode, Source, SourceFile, SourceRange, State, head_of, marshal, short,
 };
 use crate::proto::gateway::llb_bridge_client::LlbBridgeClient;
 use crate::proto::gateway::{
-    CacheOptionsEntry, InputsRequest, PingRequest, ReadFileRequest, ResolveImageConfigRequest,
-    ReturnRequest, SolveRequest, WarnRequest,
+    CacheOptionsEntry, FileRange, InputsRequest, PingRequest, ReadFileRequest,
+    ResolveImageConfigRequest, ReturnRequest, SolveRequest, WarnRequest,
 };
 use crate::proto::{google, pb};
 use caps::DaemonCaps;
 use contexts::{ContextError, Contexts, NamedContext};
-use options::{FrontendEnv, FrontendOptions};
+use options::{FrontendEnv, FrontendOptions, RemoteContext};
 use result::SolvedPlatform;
 use subrequests::{CheckReport, Outline, TargetInfo};
 
 type Bridge = LlbBridgeClient<Channel>;
+
+/// The file name BuildKit gives a downloaded main context, as dockerui.
+const DOWNLOAD_NAME: &str = "context";
 
 /// Why a build could not be made; shown to the user by BuildKit.
 #[derive(Debug, thiserror::Error)]
@@ -338,6 +342,7 @@ impl Client {
             &options.context_local_name,
             options.contexts.clone(),
             forwarded,
+            options.remote_context.clone(),
         );
         Ok(Client {
             bridge,
@@ -406,13 +411,23 @@ impl Client {
         self.warnings.lock().map(|w| w.clone()).unwrap_or_default()
     }
 
-    /// Reads the entrypoint file (`--file`, default `Dockerfile`): from the
-    /// forwarded `dockerfile` input, or the client's `dockerfile` local.
+    /// Reads the entrypoint file (`--file`, default `Dockerfile`): from a
+    /// remote main context, the forwarded `dockerfile` input, or the
+    /// client's `dockerfile` local, in dockerui's order.
     pub async fn read_entrypoint(&self) -> Result<String, GatewayError> {
-        let filename = &self.options.filename;
-        let def = match self.contexts.forwarded("dockerfile") {
-            Some(def) => def.clone(),
-            None => {
+        let remote = self.load_remote_context().await?;
+        let mut filename = self.options.filename.clone();
+        let forwarded = self.contexts.forwarded("dockerfile").cloned();
+        let def = match (remote, forwarded) {
+            (Some((state, from_download)), _) if !self.options.dockerfile_forced_local => {
+                if from_download {
+                    // A download that is no archive is the Dockerfile.
+                    filename = DOWNLOAD_NAME.to_string();
+                }
+                marshal(&state).pb
+            }
+            (_, Some(def)) if !self.options.dockerfile_forced_local => def,
+            _ => {
                 let local = &self.options.dockerfile_local_name;
                 let state = Source::local(local)
                     .session(&self.env.session_id)
@@ -423,6 +438,7 @@ impl Client {
                 marshal(&state).pb
             }
         };
+        let filename = &filename;
         let digest = head_of(&def);
         let ref_id = self.solve(def, filename).await?;
         let data = self
@@ -441,6 +457,54 @@ impl Client {
             ));
         }
         Ok(text)
+    }
+
+    /// Loads a remote main context: a repository is used as it is; a
+    /// download is fetched and its first bytes looked at, as dockerui
+    /// does: an archive is unpacked to be the context, anything else is
+    /// the Dockerfile itself. Gives the context's state, and whether it is
+    /// such a bare download; nothing for a local or forwarded context.
+    async fn load_remote_context(&self) -> Result<Option<(State, bool)>, GatewayError> {
+        let url = match self.contexts.remote() {
+            None => return Ok(None),
+            Some(RemoteContext::Git(_)) => {
+                return Ok(self.contexts.remote_state().map(|s| (s, false)));
+            }
+            Some(RemoteContext::Http(url)) => url,
+        };
+        let download = Source::http(url)
+            .filename(DOWNLOAD_NAME)
+            .named(format!(
+                "[internal] load remote build context {}",
+                short(url)
+            ))
+            .state();
+        let ref_id = self.solve(marshal(&download).pb, url).await?;
+        let head = self
+            .read_file_range(ref_id, DOWNLOAD_NAME, Some(1024))
+            .await
+            .map_err(rpc(format!(
+                "reading the downloaded context {}",
+                short(url)
+            )))?;
+        let (state, bare) = if contexts::is_archive(&head) {
+            let unpacked = State::scratch()
+                .file(FileActions::new().copy(
+                    &download,
+                    &format!("/{DOWNLOAD_NAME}"),
+                    "/",
+                    CopyOptions {
+                        attempt_unpack: true,
+                        ..CopyOptions::default()
+                    },
+                ))
+                .state();
+            (unpacked, false)
+        } else {
+            (download, true)
+        };
+        self.contexts.set_remote_state(state.clone());
+        Ok(Some((state, bare)))
     }
 
     /// Reads the main context's `.dockerignore`, so that every path taken
@@ -475,12 +539,23 @@ impl Client {
 
     /// The whole file `path` of the solved result `ref_id`.
     async fn read_file(&self, ref_id: String, path: &str) -> Result<Vec<u8>, tonic::Status> {
+        self.read_file_range(ref_id, path, None).await
+    }
+
+    /// The file `path` of `ref_id`, or only its first `length` bytes.
+    async fn read_file_range(
+        &self,
+        ref_id: String,
+        path: &str,
+        length: Option<i64>,
+    ) -> Result<Vec<u8>, tonic::Status> {
         let read = self
             .bridge
             .clone()
             .read_file(ReadFileRequest {
                 r#ref: ref_id,
                 file_path: path.to_string(),
+                range: length.map(|length| FileRange { offset: 0, length }),
                 ..Default::default()
             })
             .await?;

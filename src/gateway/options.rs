@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::git_ref::GitRef;
 use crate::llb::{ImageRef, NetMode, Platform, ResolveMode, short};
 
 /// Environment variables BuildKit sets for a gateway frontend.
@@ -112,9 +113,9 @@ impl FrontendEnv {
 pub enum ContextSpec {
     /// `docker-image://ref`
     Image(ImageRef),
-    /// `git://...`, `git@...`, or an https URL of a git repository
-    /// (`https://host/repo.git#ref`).
-    Git { url: String, reference: String },
+    /// `git://...`, `ssh://...`, `git@host:...`, or an https URL of a git
+    /// repository (`https://host/repo.git#ref:subdir`, `?ref=`, ...).
+    Git(GitRef),
     /// `https://...` file.
     Http(String),
     /// `local:NAME`: a directory the client registered under NAME.
@@ -126,20 +127,14 @@ pub enum ContextSpec {
 }
 
 impl ContextSpec {
-    /// `URL[#REF]` of a git repository.
-    fn git(value: &str) -> Self {
-        let (url, reference) = value.split_once('#').unwrap_or((value, ""));
-        ContextSpec::Git {
-            url: url.to_string(),
-            reference: reference.to_string(),
-        }
-    }
-
     pub fn parse(name: &str, value: &str) -> Result<Self, OptionError> {
         let err = |message: String| OptionError::Invalid {
             key: format!("context:{}", short(name)),
             message,
         };
+        if let Some(git) = GitRef::parse(value) {
+            return git.map(ContextSpec::Git).map_err(err);
+        }
         let (scheme, rest) = value.split_once(':').ok_or_else(|| {
             err(format!(
                 "{:?} has no source type (e.g. docker-image://, local:, git://)",
@@ -163,11 +158,6 @@ impl ContextSpec {
                     digest: digest.to_string(),
                 })
             }
-            "git" => Ok(ContextSpec::git(value)),
-            s if s.starts_with("git@") => Ok(ContextSpec::git(value)),
-            "http" | "https" if value.split('#').next().is_some_and(|u| u.ends_with(".git")) => {
-                Ok(ContextSpec::git(value))
-            }
             "http" | "https" => Ok(ContextSpec::Http(value.to_string())),
             _ => Err(err(format!(
                 "unsupported context source {:?}: use docker-image://, local:, git://, https://, oci-layout:// or input:",
@@ -175,6 +165,17 @@ impl ContextSpec {
             ))),
         }
     }
+}
+
+/// A main build context that is not a directory of the client's:
+/// `docker buildx build URL`, as the Dockerfile frontend takes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RemoteContext {
+    /// A git repository; `BUILDKIT_CONTEXT_KEEP_GIT_DIR` is folded in.
+    Git(GitRef),
+    /// An http(s) download: a tarball of the context, or the Dockerfile
+    /// itself.
+    Http(String),
 }
 
 /// The frontend options this frontend honours, checked.
@@ -195,6 +196,11 @@ pub struct FrontendOptions {
     /// `dockerfilekey`).
     pub context_local_name: String,
     pub dockerfile_local_name: String,
+    /// `dockerfilekey` given: the entrypoint comes from that local even
+    /// when the main context is remote (`-f /abs/Dockerfile URL`).
+    pub dockerfile_forced_local: bool,
+    /// The main context, when it is a URL rather than the client's files.
+    pub remote_context: Option<RemoteContext>,
     /// A subrequest such as `frontend.targets` instead of a build.
     pub request_id: Option<String>,
     /// The client wants a platform-keyed result even for one platform.
@@ -289,6 +295,8 @@ impl FrontendOptions {
             resolve_mode: ResolveMode::Default,
             context_local_name: "context".to_string(),
             dockerfile_local_name: "dockerfile".to_string(),
+            dockerfile_forced_local: false,
+            remote_context: None,
             request_id: None,
             multi_platform: false,
             cache_imports: Vec::new(),
@@ -396,6 +404,7 @@ impl FrontendOptions {
                     "contextkey" if !value.is_empty() => out.context_local_name = value.clone(),
                     "dockerfilekey" if !value.is_empty() => {
                         out.dockerfile_local_name = value.clone();
+                        out.dockerfile_forced_local = true;
                     }
                     "requestid" if !value.is_empty() => out.request_id = Some(value.clone()),
                     "multi-platform" => out.multi_platform = value == "true",
@@ -403,8 +412,40 @@ impl FrontendOptions {
                 }
             }
         }
+        out.remote_context = remote_context(opts, &out.context_local_name)?;
         Ok(out)
     }
+}
+
+/// The main context's URL, read as dockerui reads it: the option named by
+/// `contextkey` (default `context`) holds a git reference or an http(s)
+/// URL; anything else leaves the client's local directory.
+fn remote_context(
+    opts: &BTreeMap<String, String>,
+    key: &str,
+) -> Result<Option<RemoteContext>, OptionError> {
+    let Some(value) = opts.get(key).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let invalid = |key: &str, message: String| OptionError::Invalid {
+        key: key.to_string(),
+        message,
+    };
+    if let Some(git) = GitRef::parse(value) {
+        let mut git = git.map_err(|m| invalid(key, format!("{:?}: {m}", short(value))))?;
+        const KEEP: &str = "build-arg:BUILDKIT_CONTEXT_KEEP_GIT_DIR";
+        if let Some(v) = opts.get(KEEP).filter(|v| !v.is_empty()) {
+            let keep = super::git_ref::parse_bool(v)
+                .ok_or_else(|| invalid(KEEP, format!("{:?} is not true or false", short(v))))?;
+            // Either one asking keeps it, as in dockerui.
+            git.keep_git_dir = Some(keep || git.keep_git_dir == Some(true));
+        }
+        return Ok(Some(RemoteContext::Git(git)));
+    }
+    if value.starts_with("http://") || value.starts_with("https://") {
+        return Ok(Some(RemoteContext::Http(value.clone())));
+    }
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -457,6 +498,56 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn a_url_as_the_main_context_is_remote_as_in_dockerui() {
+        let remote = |pairs: &[(&str, &str)]| {
+            FrontendOptions::parse(&opts(pairs))
+                .map(|o| o.remote_context)
+                .map_err(|e| e.to_string())
+        };
+        let git = |remote: &str, reference: &str, keep| {
+            Ok(Some(RemoteContext::Git(GitRef {
+                remote: remote.into(),
+                reference: reference.into(),
+                keep_git_dir: keep,
+                ..GitRef::default()
+            })))
+        };
+        assert_eq!(remote(&[]), Ok(None));
+        assert_eq!(
+            remote(&[("context", "git://10.0.0.1/ctx.git#main")]),
+            git("git://10.0.0.1/ctx.git", "main", None)
+        );
+        assert_eq!(
+            remote(&[
+                ("context", "git://h/ctx.git"),
+                ("build-arg:BUILDKIT_CONTEXT_KEEP_GIT_DIR", "1"),
+            ]),
+            git("git://h/ctx.git", "", Some(true))
+        );
+        // contextkey names the option that holds it.
+        assert_eq!(
+            remote(&[("contextkey", "main"), ("main", "git://h/ctx.git")]),
+            git("git://h/ctx.git", "", None)
+        );
+        assert_eq!(
+            remote(&[("context", "https://h/ctx.tar.gz")]),
+            Ok(Some(RemoteContext::Http("https://h/ctx.tar.gz".into())))
+        );
+        assert_eq!(remote(&[("context", "some-local-name")]), Ok(None));
+        let e = remote(&[("context", "git://h/ctx.git?ref=a#b")])
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("context") && e.contains("ref conflicts"), "{e}");
+        let e = remote(&[
+            ("context", "git://h/ctx.git"),
+            ("build-arg:BUILDKIT_CONTEXT_KEEP_GIT_DIR", "yes"),
+        ])
+        .err()
+        .unwrap_or_default();
+        assert!(e.contains("BUILDKIT_CONTEXT_KEEP_GIT_DIR"), "{e}");
     }
 
     #[test]
@@ -602,17 +693,26 @@ mod tests {
         let p = |v: &str| ContextSpec::parse("x", v).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             p("git://github.com/org/tailscale#v1.2.3"),
-            ContextSpec::Git {
-                url: "git://github.com/org/tailscale".into(),
-                reference: "v1.2.3".into()
-            }
+            ContextSpec::Git(GitRef {
+                remote: "git://github.com/org/tailscale".into(),
+                reference: "v1.2.3".into(),
+                ..GitRef::default()
+            })
         );
         assert_eq!(
-            p("https://github.com/org/tailscale.git#main"),
-            ContextSpec::Git {
-                url: "https://github.com/org/tailscale.git".into(),
-                reference: "main".into()
-            }
+            p("https://github.com/org/tailscale.git#main:cmd"),
+            ContextSpec::Git(GitRef {
+                remote: "https://github.com/org/tailscale.git".into(),
+                reference: "main".into(),
+                subdir: "cmd".into(),
+                ..GitRef::default()
+            })
+        );
+        // A query the Dockerfile frontend takes is a repository too, not a
+        // file.
+        assert_eq!(
+            p("https://github.com/org/tailscale.git?ref=main&subdir=cmd"),
+            p("https://github.com/org/tailscale.git#main:cmd")
         );
         assert_eq!(
             p("https://example.invalid/bb.tar"),

@@ -20,6 +20,7 @@ pub enum Cap {
     SourceGit,
     SourceGitKeepDir,
     SourceGitFullUrl,
+    SourceGitChecksum,
     SourceHttp,
     SourceHttpChecksum,
     SourceHttpPerm,
@@ -57,6 +58,7 @@ impl Cap {
             Cap::SourceGit => "source.git",
             Cap::SourceGitKeepDir => "source.git.keepgitdir",
             Cap::SourceGitFullUrl => "source.git.fullurl",
+            Cap::SourceGitChecksum => "source.git.checksum",
             Cap::SourceHttp => "source.http",
             Cap::SourceHttpChecksum => "source.http.checksum",
             Cap::SourceHttpPerm => "source.http.perm",
@@ -85,6 +87,7 @@ impl Cap {
     /// `solver/pb/caps.go`; caps not listed predate v0.8).
     pub fn since(self) -> &'static str {
         match self {
+            Cap::SourceGitChecksum => "v0.23.0",
             Cap::FileSymlinkCreate => "v0.19.0",
             Cap::SourceOciLayout => "v0.11.0",
             Cap::MergeOp => "v0.10.0",

@@ -48,6 +48,9 @@ pub struct CopyOptions {
     /// Set the modification time of every copied entry (files, symlinks
     /// and directories) to this; `None` keeps the source's times.
     pub timestamp: Option<Epoch>,
+    /// A source that is a tar archive (plain or compressed) is unpacked at
+    /// the destination, as a Dockerfile's `ADD` does.
+    pub attempt_unpack: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -252,6 +255,7 @@ impl FileOp {
                             allow_wildcard: options.allow_wildcard,
                             allow_empty_wildcard: options.allow_empty_wildcard,
                             timestamp: options.timestamp.map_or(-1, Epoch::nanos),
+                            attempt_unpack_docker_compatibility: options.attempt_unpack,
                             ..Default::default()
                         })
                     }

@@ -424,6 +424,12 @@ impl Source {
     /// A git repository at `reference` (branch, tag or commit). `remote` is
     /// a URL such as `https://github.com/owner/repo.git`.
     pub fn git(remote: &str, reference: &str) -> Self {
+        Source::git_subdir(remote, reference, "")
+    }
+
+    /// The same, with only `subdir` of the repository (empty: all of it),
+    /// as BuildKit's `llb.Git` spells it in the identifier (`#ref:subdir`).
+    pub fn git_subdir(remote: &str, reference: &str, subdir: &str) -> Self {
         let without_scheme = remote
             .split_once("://")
             .map_or(remote, |(_, rest)| rest)
@@ -432,15 +438,27 @@ impl Source {
             .strip_suffix(".git")
             .unwrap_or(without_scheme);
         let mut identifier = format!("git://{id}");
-        if !reference.is_empty() {
+        if !reference.is_empty() || !subdir.is_empty() {
             identifier.push('#');
             identifier.push_str(reference);
+            if !subdir.is_empty() {
+                identifier.push(':');
+                identifier.push_str(subdir);
+            }
         }
         Source::new(identifier, [Cap::SourceGit]).attr(
             "git.fullurl",
             remote,
             Some(Cap::SourceGitFullUrl),
         )
+    }
+
+    /// The commit the reference must resolve to (none when empty).
+    pub fn git_checksum(self, commit: &str) -> Self {
+        if commit.is_empty() {
+            return self;
+        }
+        self.attr("git.checksum", commit, Some(Cap::SourceGitChecksum))
     }
 
     /// Keep the `.git` directory in the checkout.

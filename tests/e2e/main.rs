@@ -19,6 +19,7 @@ mod harness;
 mod next;
 mod progress;
 mod proxy;
+mod remote_context;
 // Its digests are for the reproducibility test.
 #[allow(dead_code)]
 mod oci;
