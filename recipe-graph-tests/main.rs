@@ -1021,3 +1021,194 @@ fn proxies_reach_the_steps_that_download_and_no_other() {
     let def = offline::definition(&proxy_args).unwrap_or_else(|e| panic!("{e:#}"));
     assert!(def.caps.iter().any(|c| c.id() == "exec.meta.proxyenv"));
 }
+
+/// The source map's places of op `digest`: (file name, first lines).
+fn places(def: &pb::Definition, digest: &str) -> Vec<(String, Vec<i32>)> {
+    let Some(source) = &def.source else {
+        return Vec::new();
+    };
+    source
+        .locations
+        .get(digest)
+        .map(|l| {
+            l.locations
+                .iter()
+                .map(|loc| {
+                    let file = usize::try_from(loc.source_index)
+                        .ok()
+                        .and_then(|i| source.infos.get(i))
+                        .map(|f| f.filename.clone())
+                        .unwrap_or_default();
+                    let lines = loc
+                        .ranges
+                        .iter()
+                        .filter_map(|r| r.start.as_ref().map(|p| p.line))
+                        .collect();
+                    (file, lines)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn every_op_points_at_the_recipe_key_that_made_it() {
+    use mtts_frontend::recipe::BUILTIN_FILE_NAME;
+    let dir = std::env::temp_dir().join(format!("mtts-source-map-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let stub = dir.join("Dockerfile");
+    // The stub sets the busybox version (line 4); everything else comes
+    // from the built-in recipe.
+    std::fs::write(&stub, "# syntax=x\n\n[busybox]\nversion = \"1.38.0\"\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut a = args(&ALL, &[]);
+    a.recipe = Some(stub.clone());
+    let def = offline::definition(&a).unwrap_or_else(|e| panic!("{e:#}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let g = Graph::decode(&def.pb).unwrap_or_else(|e| panic!("{e}"));
+    let builtin_line = |key: &str| {
+        let (table, name) = key.split_once('.').unwrap_or(("", key));
+        let text = mtts_frontend::recipe::config::BUILTIN;
+        let mut in_table = table.is_empty();
+        for (i, line) in text.lines().enumerate() {
+            if line.starts_with('[') {
+                in_table = line == format!("[{table}]");
+            } else if in_table && line.starts_with(&format!("{name} =")) {
+                return i32::try_from(i + 1).unwrap_or_default();
+            }
+        }
+        panic!("{key} is not in the built-in recipe");
+    };
+    let stub_name = stub.display().to_string();
+
+    // Every op the recipe makes points somewhere: all but the build
+    // context's local sources (no recipe key makes them), the terminal and
+    // the llb command's own collection of the platforms' results.
+    for v in &g.vertices {
+        let collector = v.name().is_some_and(|n| n.starts_with("[all platforms]"));
+        if v.kind() == "local" || v.op.op.is_none() || collector {
+            continue;
+        }
+        assert!(
+            !places(&def.pb, &v.digest).is_empty(),
+            "{} ({}) has no place in the recipe",
+            v.name().unwrap_or("?"),
+            v.kind()
+        );
+    }
+    // The stub's key at the stub's line; the others at the built-in's.
+    let configure = one(&g, "[busybox] make allnoconfig + applet list");
+    assert_eq!(
+        places(&def.pb, &configure.digest),
+        [(stub_name.clone(), vec![4])]
+    );
+    let git = g
+        .vertices
+        .iter()
+        .find(|v| v.kind() == "git")
+        .unwrap_or_else(|| panic!("no git source"));
+    assert_eq!(
+        places(&def.pb, &git.digest),
+        [(
+            BUILTIN_FILE_NAME.to_string(),
+            vec![
+                builtin_line("tailscale.repository"),
+                builtin_line("tailscale.version")
+            ]
+        )]
+    );
+    let download = g
+        .vertices
+        .iter()
+        .find(|v| v.kind() == "http")
+        .unwrap_or_else(|| panic!("no http source"));
+    assert_eq!(
+        places(&def.pb, &download.digest),
+        [
+            (stub_name, vec![4]),
+            (
+                BUILTIN_FILE_NAME.to_string(),
+                vec![builtin_line("busybox.url"), builtin_line("busybox.sha256")]
+            )
+        ]
+    );
+    let golang = g
+        .vertices
+        .iter()
+        .find(|v| v.kind() == "image" && v.name().is_some_and(|n| n.starts_with("[golang]")))
+        .unwrap_or_else(|| panic!("no golang image"));
+    assert_eq!(
+        places(&def.pb, &golang.digest),
+        [(
+            BUILTIN_FILE_NAME.to_string(),
+            vec![builtin_line("images.golang")]
+        )]
+    );
+    // One file each, given whole, as buildx shows it.
+    let infos = def
+        .pb
+        .source
+        .as_ref()
+        .map(|s| s.infos.clone())
+        .unwrap_or_default();
+    assert_eq!(infos.len(), 2);
+    assert!(
+        infos
+            .iter()
+            .all(|i| i.language == "Dockerfile" && !i.data.is_empty())
+    );
+}
+
+#[test]
+fn a_private_fork_is_fetched_with_the_clients_credentials() {
+    let dir = std::env::temp_dir().join(format!("mtts-private-fork-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let git_of = |body: &str| {
+        let stub = dir.join("Dockerfile");
+        std::fs::write(&stub, format!("# syntax=x\n[tailscale]\n{body}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut a = args(&["linux/amd64"], &[]);
+        a.recipe = Some(stub);
+        let g = graph_of(&a);
+        let git = g
+            .vertices
+            .iter()
+            .find(|v| v.kind() == "git")
+            .cloned()
+            .unwrap_or_else(|| panic!("no git source"));
+        let attrs = git.source().map(|s| s.attrs.clone()).unwrap_or_default();
+        (git.name().unwrap_or_default().to_string(), attrs)
+    };
+    // The built-in repository: public, no hint; the secrets are named (as
+    // llb.Git names them on every git source), never their values.
+    let (name, attrs) = git_of("");
+    assert!(!name.contains("private"), "{name}");
+    assert_eq!(
+        attrs.get("git.authtokensecret").map(String::as_str),
+        Some("GIT_AUTH_TOKEN")
+    );
+    assert!(!attrs.contains_key("git.mountsshsock"));
+    // An ssh fork: the agent socket and the recipe's known_hosts.
+    let (name, attrs) = git_of(
+        "repository = \"ssh://git@git.example/you/tailscale.git\"\nknown_hosts = \"git.example ssh-ed25519 AAAAC3Nza\"\n",
+    );
+    assert!(
+        name.ends_with("(tailscale.repository; a private one needs --ssh default)"),
+        "{name}"
+    );
+    assert_eq!(
+        attrs.get("git.mountsshsock").map(String::as_str),
+        Some("default")
+    );
+    assert_eq!(
+        attrs.get("git.knownsshhosts").map(String::as_str),
+        Some("git.example ssh-ed25519 AAAAC3Nza")
+    );
+    // An https fork: the token secret's flag.
+    let (name, _) = git_of("repository = \"https://git.example/you/tailscale.git\"\n");
+    assert!(
+        name.ends_with("(tailscale.repository; a private one needs --secret id=GIT_AUTH_TOKEN)"),
+        "{name}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

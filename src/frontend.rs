@@ -4,11 +4,11 @@
 
 use crate::gateway::contexts::NamedContext;
 use crate::gateway::subrequests::{CheckReport, CheckWarning, Outline, OutlineArg, TargetInfo};
-use crate::gateway::{self, Built, Client, GatewayError};
-use crate::llb::{Cap, SourceFile, SourceRange, State};
+use crate::gateway::{self, Attestation, Built, Client, GatewayError};
+use crate::llb::{Cap, FileActions, OpOptions, SourceFile, SourceRange, State};
 use crate::recipe::{
     self, BuildRequest, DaemonSupport, INPUT_NAMES, Inputs, Named, Recipe, RecipeError,
-    RequestOptions, SourceError, Target, Unresolved, image, key_range, validate,
+    RequestOptions, SbomSource, SourceError, Target, Unresolved, image, key_range, sbom, validate,
 };
 
 /// The mikrotik-tailscale frontend.
@@ -50,10 +50,8 @@ fn parse_recipe(client: &Client, text: &str) -> Result<Recipe, GatewayError> {
     Recipe::parse(text, &client.options().filename).map_err(|e| recipe_error(e, client))
 }
 
-/// Whether the file may be shown back in excerpts: not when any line holds
-/// a password (build logs are kept and shared).
 fn shareable(text: &str) -> bool {
-    !text.lines().any(|l| validate::redact(l) != l)
+    validate::shareable(text)
 }
 
 /// The entrypoint file, when it may be shown.
@@ -64,11 +62,11 @@ fn shown_file(client: &Client) -> Option<SourceFile> {
 }
 
 fn recipe_error(e: RecipeError, client: &Client) -> GatewayError {
-    match (e.range(), shown_file(client)) {
-        (Some(range), Some(file)) => GatewayError::InFile {
+    match (e.ranges(), shown_file(client)) {
+        (ranges, Some(file)) if !ranges.is_empty() => GatewayError::InFile {
             error: Box::new(e),
             file,
-            ranges: vec![range],
+            ranges,
         },
         _ => frontend_error(e),
     }
@@ -92,6 +90,7 @@ fn request(client: &Client, recipe: Recipe) -> Result<(BuildRequest, Vec<String>
             merge_op: caps.has_llb(Cap::MergeOp),
             file_symlink: caps.has_llb(Cap::FileSymlinkCreate),
         },
+        recipe_file: shown_file(client),
     })
     .map_err(frontend_error)
 }
@@ -114,6 +113,17 @@ impl gateway::Frontend for MikrotikTailscale {
         }
         for f in req.recipe.findings() {
             client.warn_at(f.detail, ranges_of(&text, &f.key));
+        }
+        if let Some(generator) = client
+            .options()
+            .sbom
+            .as_ref()
+            .and_then(|p| p.get("generator"))
+        {
+            client.warn(format!(
+                "--sbom generator={} is not run: mtts-frontend writes the SBOM itself from what the build used (a scanner cannot see inside the UPX-packed binaries)",
+                crate::llb::short(generator)
+            ));
         }
         for flag in &client.options().unapplied {
             client.warn(format!(
@@ -238,28 +248,65 @@ fn unused_named_contexts(client: &Client) -> Vec<String> {
 async fn build(req: &BuildRequest, client: &Client) -> Result<Vec<Built>, GatewayError> {
     client.read_dockerignore().await?;
     let results = recipe::build(req, client).await.map_err(frontend_error)?;
-    results
-        .into_iter()
-        .map(|r| {
-            let image_config = match &r.image_config {
-                Some(cfg) => {
-                    Some(
-                        image::config_json(cfg).map_err(|source| GatewayError::Encode {
-                            what: "the image config",
-                            source,
-                        })?,
-                    )
-                }
-                None => None,
-            };
-            Ok(Built {
-                platform: r.platform,
-                state: r.state,
-                image_config,
-                epoch: Some(req.args.source_date_epoch),
-            })
-        })
-        .collect()
+    let with_sbom = client.options().sbom.is_some();
+    let mut built = Vec::with_capacity(results.len());
+    for r in results {
+        let image_config = match &r.image_config {
+            Some(cfg) => Some(
+                image::config_json(cfg).map_err(|source| GatewayError::Encode {
+                    what: "the image config",
+                    source,
+                })?,
+            ),
+            None => None,
+        };
+        let attestations = if with_sbom {
+            vec![sbom_attestation(req, client, &r.sbom).await?]
+        } else {
+            Vec::new()
+        };
+        built.push(Built {
+            platform: r.platform,
+            state: r.state,
+            image_config,
+            epoch: Some(req.args.source_date_epoch),
+            attestations,
+        });
+    }
+    Ok(built)
+}
+
+/// Where the SPDX document sits in its attestation's result.
+const SBOM_FILE: &str = "/sbom.spdx.json";
+
+/// The SBOM of one platform's result: its facts are solved (which builds
+/// the result) and read, and the document made from them is the
+/// attestation's one file.
+async fn sbom_attestation(
+    req: &BuildRequest,
+    client: &Client,
+    source: &SbomSource,
+) -> Result<Attestation, GatewayError> {
+    let platform = &source.platform;
+    let files = client
+        .solve_and_read(
+            &source.facts,
+            &sbom::FACT_FILES,
+            &format!("the SBOM facts of {platform}"),
+        )
+        .await?;
+    let files = sbom::FACT_FILES.iter().copied().zip(files).collect();
+    let document = sbom::document(req, source, &files).map_err(frontend_error)?;
+    let state = State::scratch()
+        .file(FileActions::new().mkfile(SBOM_FILE, 0o644, document))
+        .named(format!("[sbom {platform}] SPDX document"))
+        .state();
+    Ok(Attestation {
+        state,
+        path: SBOM_FILE.to_string(),
+        predicate_type: crate::spdx::PREDICATE_TYPE.to_string(),
+        reason: "sbom".to_string(),
+    })
 }
 
 #[cfg(test)]

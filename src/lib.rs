@@ -14,3 +14,4 @@ pub mod llb;
 pub mod offline;
 pub mod proto;
 pub mod recipe;
+pub mod spdx;

@@ -12,11 +12,11 @@ use serde::Serialize;
 use crate::llb::inspect::Graph;
 use crate::llb::{
     CopyOptions, Definition, FileActions, ImageRef, NetMode, OpOptions, Platform, ResolveMode,
-    Source, State, marshal,
+    Source, SourceFile, State, marshal,
 };
 use crate::recipe::{
     self, BuildRequest, DaemonSupport, INPUT_NAMES, Named, PlatformResult, Recipe, RequestOptions,
-    Unresolved, request::InputError,
+    Unresolved, request::InputError, validate,
 };
 
 /// What to build, as the offline commands take it: the inputs `docker
@@ -49,13 +49,21 @@ pub struct UnknownLocal {
 /// Turns the offline options into a checked build request, logging its
 /// warnings.
 pub fn request(options: &Options) -> anyhow::Result<BuildRequest> {
-    let recipe = match &options.recipe {
+    let (recipe, recipe_file) = match &options.recipe {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading recipe {}", path.display()))?;
-            Recipe::parse(&text, &path.display().to_string())?
+            let name = path.display().to_string();
+            let recipe = Recipe::parse(&text, &name)?;
+            // The ops point back at its lines, unless it holds a password.
+            let file = validate::shareable(&text).then(|| SourceFile {
+                filename: name,
+                language: "Dockerfile".to_string(),
+                data: text.into_bytes(),
+            });
+            (recipe, file)
         }
-        None => Recipe::default(),
+        None => (Recipe::default(), None),
     };
     let build_platform = match &options.build_platform {
         Some(p) => p
@@ -74,6 +82,7 @@ pub fn request(options: &Options) -> anyhow::Result<BuildRequest> {
         no_cache: None,
         resolve_mode: ResolveMode::Default,
         daemon: DaemonSupport::all(),
+        recipe_file,
     })?;
     for w in warnings {
         tracing::warn!("{w}");

@@ -146,6 +146,19 @@ pub struct Built {
     pub image_config: Option<Vec<u8>>,
     /// The time exporters use for what they date (`SOURCE_DATE_EPOCH`).
     pub epoch: Option<Epoch>,
+    /// In-toto attestations of this result (the SBOM).
+    pub attestations: Vec<Attestation>,
+}
+
+/// An in-toto attestation a frontend attaches to a platform's result: the
+/// predicate is file `path` of `state`.
+#[derive(Clone, Debug)]
+pub struct Attestation {
+    pub state: State,
+    pub path: String,
+    pub predicate_type: String,
+    /// Why it is there, as BuildKit says it (`sbom`).
+    pub reason: String,
 }
 
 /// What runs on top of the protocol.
@@ -273,11 +286,22 @@ async fn run<F: Frontend>(
         let ref_id = client
             .solve_build(def.pb, &format!("the build for {}", b.platform))
             .await?;
+        let mut attestations = Vec::with_capacity(b.attestations.len());
+        for a in b.attestations {
+            let what = format!("the {} attestation for {}", a.reason, b.platform);
+            attestations.push(result::SolvedAttestation {
+                ref_id: client.solve(marshal(&a.state).pb, &what).await?,
+                path: a.path,
+                predicate_type: a.predicate_type,
+                reason: a.reason,
+            });
+        }
         solved.push(SolvedPlatform {
             platform: b.platform,
             ref_id,
             image_config: b.image_config,
             epoch: b.epoch,
+            attestations,
         });
     }
     result::assemble(&solved, client.options.multi_platform).map_err(encoding("the result"))
@@ -535,6 +559,28 @@ impl Client {
         let text = String::from_utf8(data).map_err(|_| GatewayError::NotText(file.to_string()))?;
         self.contexts.exclude(dockerignore::patterns(&text));
         Ok(())
+    }
+
+    /// Solves `state` (with the build's cache imports) and reads the whole
+    /// files `paths` of it, in order; `what` names it in errors.
+    pub async fn solve_and_read(
+        &self,
+        state: &State,
+        paths: &[&str],
+        what: &str,
+    ) -> Result<Vec<Vec<u8>>, GatewayError> {
+        let def = marshal(state);
+        self.caps.check_llb(&def.caps)?;
+        let ref_id = self.solve_build(def.pb, what).await?;
+        let mut files = Vec::with_capacity(paths.len());
+        for path in paths {
+            files.push(
+                self.read_file(ref_id.clone(), path)
+                    .await
+                    .map_err(rpc(format!("reading {path} of {what}")))?,
+            );
+        }
+        Ok(files)
     }
 
     /// The whole file `path` of the solved result `ref_id`.

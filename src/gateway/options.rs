@@ -210,6 +210,32 @@ pub struct FrontendOptions {
     /// The buildx flags given that this frontend does not apply (each
     /// worth a warning, never silence).
     pub unapplied: Vec<&'static str>,
+    /// `attest:sbom` (buildx `--sbom`, `--attest type=sbom,...`): the
+    /// parameters given (`generator=IMAGE`, ...); `None` when no SBOM is
+    /// asked for.
+    pub sbom: Option<BTreeMap<String, String>>,
+}
+
+/// The attestation options, as BuildKit's `attestations.Parse` reads them:
+/// `attest:TYPE`, or the build argument `BUILDKIT_ATTEST_TYPE`, holding
+/// comma-separated `key=value` parameters. `disabled=true` asks for none.
+fn attestation(opts: &BTreeMap<String, String>, kind: &str) -> Option<BTreeMap<String, String>> {
+    let value = opts.iter().find_map(|(k, v)| {
+        let name = k
+            .strip_prefix("attest:")
+            .or_else(|| k.strip_prefix("build-arg:BUILDKIT_ATTEST_"))?;
+        name.eq_ignore_ascii_case(kind).then_some(v)
+    })?;
+    let params: BTreeMap<String, String> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(|f| {
+            let (k, v) = f.split_once('=').unwrap_or((f, ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    (params.get("disabled").map(String::as_str) != Some("true")).then_some(params)
 }
 
 /// Options the Dockerfile frontend applies to every `RUN` and this one
@@ -301,6 +327,7 @@ impl FrontendOptions {
             multi_platform: false,
             cache_imports: Vec::new(),
             unapplied: Vec::new(),
+            sbom: attestation(opts, "sbom"),
         };
         for (key, flag) in UNAPPLIED {
             if opts.get(key).is_some_and(|v| !v.is_empty() && v != "0") {
@@ -485,6 +512,27 @@ mod tests {
         assert!(started_by_buildkit(vars(&[("BUILDKIT_SESSION_ID", "x")])));
         assert!(!started_by_buildkit(vars(&[("HOME", "/root")])));
         assert!(FrontendEnv::from_vars(vars(&[("BUILDKIT_WORKERS", "{")])).is_err());
+    }
+
+    #[test]
+    fn an_sbom_is_asked_for_as_buildkit_reads_attestation_options() {
+        let parse = |pairs: &[(&str, &str)]| {
+            let opts = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            FrontendOptions::parse(&opts)
+                .map(|o| o.sbom)
+                .unwrap_or_default()
+        };
+        assert_eq!(parse(&[]), None);
+        assert_eq!(parse(&[("attest:sbom", "")]), Some(BTreeMap::new()));
+        let named = parse(&[("attest:SBOM", "generator=me/scanner:1,x=y")]).unwrap_or_default();
+        assert_eq!(named["generator"], "me/scanner:1");
+        assert_eq!(named["x"], "y");
+        assert!(parse(&[("build-arg:BUILDKIT_ATTEST_SBOM", "")]).is_some());
+        assert_eq!(parse(&[("attest:sbom", "disabled=true")]), None);
+        assert_eq!(parse(&[("attest:provenance", "mode=max")]), None);
     }
 
     #[test]

@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::llb::{Epoch, Platform};
-use crate::proto::gateway::{Ref, RefMap, Result as PbResult, result};
+use crate::proto::gateway::{
+    Attestation as PbAttestation, AttestationKind, Attestations, Ref, RefMap, Result as PbResult,
+    result,
+};
 
 pub const IMAGE_CONFIG_KEY: &str = "containerimage.config";
 pub const PLATFORMS_KEY: &str = "refs.platforms";
@@ -22,6 +25,55 @@ pub struct SolvedPlatform {
     /// The image config JSON (image target only).
     pub image_config: Option<Vec<u8>>,
     pub epoch: Option<Epoch>,
+    /// In-toto attestations of this platform's result, solved.
+    pub attestations: Vec<SolvedAttestation>,
+}
+
+/// An in-toto statement's predicate: the file `path` of the solved
+/// `ref_id`, of type `predicate_type`. Its subject is the platform's
+/// image, as BuildKit fills it in when none is given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SolvedAttestation {
+    pub ref_id: String,
+    pub path: String,
+    pub predicate_type: String,
+    /// Why it is there (`sbom`), as BuildKit's own scanner says it.
+    pub reason: String,
+}
+
+/// BuildKit's key for the reason of an attestation.
+const ATTESTATION_REASON_KEY: &str = "reason";
+
+/// The attestations of `solved`, keyed by platform as `refs.platforms`
+/// names them.
+fn attestations(solved: &[SolvedPlatform]) -> BTreeMap<String, Attestations> {
+    solved
+        .iter()
+        .filter(|s| !s.attestations.is_empty())
+        .map(|s| {
+            let list = s
+                .attestations
+                .iter()
+                .map(|a| PbAttestation {
+                    kind: AttestationKind::InToto as i32,
+                    metadata: BTreeMap::from([(
+                        ATTESTATION_REASON_KEY.to_string(),
+                        a.reason.clone().into_bytes(),
+                    )])
+                    .into_iter()
+                    .collect(),
+                    r#ref: Some(Ref {
+                        id: a.ref_id.clone(),
+                        def: None,
+                    }),
+                    path: a.path.clone(),
+                    in_toto_predicate_type: a.predicate_type.clone(),
+                    in_toto_subjects: Vec::new(),
+                })
+                .collect();
+            (s.platform.to_string(), Attestations { attestation: list })
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -88,7 +140,7 @@ pub fn assemble(
                 def: None,
             })),
             metadata,
-            ..Default::default()
+            attestations: attestations(solved).into_iter().collect(),
         });
     }
     let mut refs = BTreeMap::new();
@@ -120,7 +172,7 @@ pub fn assemble(
     Ok(PbResult {
         result: Some(result::Result::Refs(RefMap { refs })),
         metadata,
-        ..Default::default()
+        attestations: attestations(solved).into_iter().collect(),
     })
 }
 
@@ -134,6 +186,7 @@ mod tests {
             ref_id: id.to_string(),
             image_config: cfg.map(|c| c.as_bytes().to_vec()),
             epoch: Epoch::from_seconds(1_785_864_766),
+            attestations: Vec::new(),
         }
     }
 
@@ -191,6 +244,29 @@ mod tests {
                 {"ID": "linux/arm/v7", "Platform": {"architecture": "arm", "os": "linux", "variant": "v7"}},
             ]})
         );
+    }
+
+    #[test]
+    fn attestations_are_keyed_by_platform_with_their_reason() {
+        let mut one = solved("linux/arm/v7", "r", None);
+        one.attestations.push(SolvedAttestation {
+            ref_id: "s".into(),
+            path: "/sbom.spdx.json".into(),
+            predicate_type: "https://spdx.dev/Document".into(),
+            reason: "sbom".into(),
+        });
+        for multi in [false, true] {
+            let r = assemble(std::slice::from_ref(&one), multi).unwrap_or_default();
+            let list = &r.attestations["linux/arm/v7"].attestation;
+            assert_eq!(list.len(), 1);
+            assert_eq!(list[0].kind, AttestationKind::InToto as i32);
+            assert_eq!(list[0].r#ref.as_ref().map(|r| r.id.as_str()), Some("s"));
+            assert_eq!(list[0].path, "/sbom.spdx.json");
+            assert_eq!(list[0].in_toto_predicate_type, "https://spdx.dev/Document");
+            assert_eq!(list[0].metadata["reason"], b"sbom");
+        }
+        let none = assemble(&[solved("linux/amd64", "a", None)], false).unwrap_or_default();
+        assert!(none.attestations.is_empty());
     }
 
     #[test]

@@ -5,7 +5,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use prost::Message;
 use sha2::{Digest, Sha256};
 
+use std::sync::Arc;
+
 use super::caps::Cap;
+use super::source_map::{SourceFile, SourceLocation};
 use super::state::{Node, Op, Output, State};
 use crate::proto::pb;
 
@@ -37,6 +40,36 @@ pub fn head_of(def: &pb::Definition) -> Option<String> {
     op.inputs.first().map(|i| i.digest.clone())
 }
 
+/// `op`'s bytes as BuildKit's Go code writes them: its fields in field
+/// order, but the `op` oneof last (Go's generated marshaller puts oneofs
+/// after the other fields; prost would put it by number, between `inputs`
+/// and `platform`). BuildKit v0.18 and later re-marshal every op when they
+/// load a definition and name vertices by those bytes: with any other
+/// order, no vertex keeps the digest the definition gave it, and the
+/// source map (keyed by digest) points at nothing.
+fn encode_op(op: pb::Op) -> Vec<u8> {
+    let pb::Op {
+        inputs,
+        op: wire,
+        platform,
+        constraints,
+    } = op;
+    let mut out = pb::Op {
+        inputs,
+        platform,
+        constraints,
+        op: None,
+    }
+    .encode_to_vec();
+    pb::Op {
+        op: wire,
+        ..Default::default()
+    }
+    .encode(&mut out)
+    .unwrap_or_default();
+    out
+}
+
 /// `sha256:<hex>` of `bytes`, as BuildKit names ops.
 pub fn digest_of(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
@@ -49,6 +82,10 @@ struct Marshaller {
     /// Digest of each node already visited, keyed by its address: the graph
     /// lives for the whole pass, so addresses are stable.
     visited: HashMap<*const Node, String>,
+    /// The source map: the files, in the order first met, and each op's
+    /// places in them.
+    infos: Vec<Arc<SourceFile>>,
+    locations: BTreeMap<String, pb::Locations>,
 }
 
 /// A node being marshalled: the outputs it reads, how many of them are
@@ -89,6 +126,28 @@ impl<'a> Frame<'a> {
 }
 
 impl Marshaller {
+    /// Records where op `digest` comes from; an op made in several places
+    /// (one vertex for every platform) keeps each place once.
+    fn locate(&mut self, digest: &str, locations: &[SourceLocation]) {
+        for location in locations {
+            let index = match self.infos.iter().position(|f| **f == *location.file) {
+                Some(i) => i,
+                None => {
+                    self.infos.push(location.file.clone());
+                    self.infos.len() - 1
+                }
+            };
+            let wire = pb::Location {
+                source_index: i32::try_from(index).unwrap_or(i32::MAX),
+                ranges: location.ranges.iter().map(|r| r.to_pb()).collect(),
+            };
+            let entry = self.locations.entry(digest.to_string()).or_default();
+            if !entry.locations.contains(&wire) {
+                entry.locations.push(wire);
+            }
+        }
+    }
+
     /// The input naming `output` if its node is already encoded.
     fn known(&self, output: &Output) -> Option<pb::Input> {
         let key: *const Node = &*output.node;
@@ -149,13 +208,12 @@ impl Marshaller {
                 } else {
                     None
                 };
-                let encoded = pb::Op {
+                let encoded = encode_op(pb::Op {
                     inputs,
                     platform,
                     constraints: Some(pb::WorkerConstraints::default()),
                     op: wire,
-                }
-                .encode_to_vec();
+                });
                 let caps = node.op.caps();
                 self.caps.extend(caps.iter().copied());
                 let mut md = pb::OpMetadata {
@@ -168,6 +226,7 @@ impl Marshaller {
                         .insert("llb.customname".to_string(), name.clone());
                 }
                 let digest = digest_of(&encoded);
+                self.locate(&digest, &node.meta.locations);
                 (encoded, md, digest)
             }
         };
@@ -189,6 +248,8 @@ pub fn marshal(state: &State) -> Definition {
         metadata: BTreeMap::new(),
         caps: BTreeSet::new(),
         visited: HashMap::new(),
+        infos: Vec::new(),
+        locations: BTreeMap::new(),
     };
     let Some(output) = &state.output else {
         return Definition {
@@ -222,11 +283,16 @@ pub fn marshal(state: &State) -> Definition {
             ..Default::default()
         },
     );
+    // Daemons that know no source maps ignore the field: no cap needed.
+    let source = (!m.infos.is_empty()).then(|| pb::Source {
+        locations: m.locations,
+        infos: m.infos.iter().map(|f| f.to_pb()).collect(),
+    });
     Definition {
         pb: pb::Definition {
             def: m.def,
             metadata: m.metadata,
-            source: None,
+            source,
         },
         caps: m.caps,
     }

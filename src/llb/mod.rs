@@ -32,8 +32,10 @@ pub use marshal::{Definition, head_of, marshal};
 pub use merge::Merge;
 pub use platform::{Platform, PlatformParseError};
 pub use raw::RawError;
-pub use source::{ImageRef, ImageRefError, ResolveMode, Source, validate_digest};
-pub use source_map::{Position, SourceFile, SourceRange};
+pub use source::{
+    GIT_AUTH_HEADER, GIT_AUTH_TOKEN, ImageRef, ImageRefError, ResolveMode, Source, validate_digest,
+};
+pub use source_map::{Position, SourceFile, SourceLocation, SourceRange};
 pub use state::{Env, OpOptions, State};
 
 /// At most this many characters of a user's value appear in a message, so a

@@ -373,6 +373,12 @@ impl ResolveMode {
     }
 }
 
+/// The session secrets BuildKit reads for an http(s) git fetch: a token
+/// (sent as basic auth, `x-access-token:<token>`), or a whole
+/// `Authorization` header. BuildKit looks for `<name>.<host>` first.
+pub const GIT_AUTH_TOKEN: &str = "GIT_AUTH_TOKEN";
+pub const GIT_AUTH_HEADER: &str = "GIT_AUTH_HEADER";
+
 /// Builder for any source op.
 #[derive(Clone, Debug)]
 pub struct Source {
@@ -421,6 +427,17 @@ impl Source {
         )
     }
 
+    /// Whether `remote` is fetched over ssh (`ssh://`, or scp-like
+    /// `user@host:path`), as BuildKit's gitutil tells.
+    pub fn is_ssh_git_url(remote: &str) -> bool {
+        if let Some((scheme, _)) = remote.split_once("://") {
+            return scheme == "ssh";
+        }
+        remote
+            .split_once(':')
+            .is_some_and(|(user_host, _)| user_host.contains('@') && !user_host.contains('/'))
+    }
+
     /// A git repository at `reference` (branch, tag or commit). `remote` is
     /// a URL such as `https://github.com/owner/repo.git`.
     pub fn git(remote: &str, reference: &str) -> Self {
@@ -459,6 +476,39 @@ impl Source {
             return self;
         }
         self.attr("git.checksum", commit, Some(Cap::SourceGitChecksum))
+    }
+
+    /// The secrets BuildKit authenticates an http(s) fetch with, when the
+    /// client has them (`--secret id=GIT_AUTH_TOKEN[.<host>]`, or
+    /// `GIT_AUTH_HEADER`), as `llb.Git` names them on every git source.
+    /// Only the names are in the graph; a client without them fetches
+    /// anonymously, and older daemons ignore the attributes.
+    pub fn git_auth_secrets(self) -> Self {
+        self.attr("git.authtokensecret", GIT_AUTH_TOKEN, None).attr(
+            "git.authheadersecret",
+            GIT_AUTH_HEADER,
+            None,
+        )
+    }
+
+    /// An ssh fetch through the client's agent (`--ssh default`), checking
+    /// the server's key against `known_hosts` (lines of an ssh known_hosts
+    /// file); without them, BuildKit accepts any host key, as `llb.Git`
+    /// does when it cannot scan one.
+    pub fn git_ssh(self, known_hosts: Option<&str>) -> Self {
+        let with_agent = self.attr(
+            "git.mountsshsock",
+            "default",
+            Some(Cap::SourceGitMountSshSock),
+        );
+        match known_hosts {
+            Some(hosts) => with_agent.attr(
+                "git.knownsshhosts",
+                hosts,
+                Some(Cap::SourceGitKnownSshHosts),
+            ),
+            None => with_agent,
+        }
     }
 
     /// Keep the `.git` directory in the checkout.
@@ -781,6 +831,40 @@ mod tests {
         );
         assert!(reason("alpine:.x").contains("must be letters"));
         assert!(ImageRef::parse("alpine:_x.Y-1").is_ok());
+    }
+
+    #[test]
+    fn private_git_sources_name_their_secrets_and_ssh_settings_as_llb_git() {
+        let https = Source::git("https://git.example/you/ts.git", "v1").git_auth_secrets();
+        let attr = |s: &Source, k: &str| s.op.attrs.get(k).cloned();
+        assert_eq!(
+            attr(&https, "git.authtokensecret").as_deref(),
+            Some("GIT_AUTH_TOKEN")
+        );
+        assert_eq!(
+            attr(&https, "git.authheadersecret").as_deref(),
+            Some("GIT_AUTH_HEADER")
+        );
+        assert!(!https.op.caps.contains(&Cap::SourceGitMountSshSock));
+        let ssh = Source::git("ssh://git@git.example/you/ts.git", "v1")
+            .git_ssh(Some("git.example ssh-ed25519 AAAA"));
+        assert_eq!(attr(&ssh, "git.mountsshsock").as_deref(), Some("default"));
+        assert_eq!(
+            attr(&ssh, "git.knownsshhosts").as_deref(),
+            Some("git.example ssh-ed25519 AAAA")
+        );
+        assert!(ssh.op.caps.contains(&Cap::SourceGitKnownSshHosts));
+        let any_host = Source::git("ssh://git@git.example/ts.git", "v1").git_ssh(None);
+        assert_eq!(attr(&any_host, "git.knownsshhosts"), None);
+        for (url, ssh) in [
+            ("ssh://git@h/x.git", true),
+            ("git@h:you/x.git", true),
+            ("https://h/x.git", false),
+            ("git://h/x.git", false),
+            ("https://u@h/x.git", false),
+        ] {
+            assert_eq!(Source::is_ssh_git_url(url), ssh, "{url}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! about, as the Dockerfile frontend does.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use crate::proto::pb;
 
@@ -78,6 +79,14 @@ impl SourceFile {
             language: self.language.clone(),
         }
     }
+}
+
+/// Where in one source file an op comes from: BuildKit shows these lines
+/// when the op fails, and provenance records them (`pb.Location`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceLocation {
+    pub file: Arc<SourceFile>,
+    pub ranges: Vec<SourceRange>,
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use super::merge::MergeOp;
 use super::platform::Platform;
 use super::raw::RawOp;
 use super::source::SourceOp;
+use super::source_map::SourceLocation;
 
 /// The op kinds this layer can emit.
 #[derive(Debug)]
@@ -72,6 +73,7 @@ pub struct OpMeta {
     pub(crate) platform: Option<Platform>,
     pub(crate) description: Option<String>,
     pub(crate) ignore_cache: bool,
+    pub(crate) locations: Vec<SourceLocation>,
 }
 
 /// One vertex of the graph.
@@ -151,6 +153,14 @@ pub trait OpOptions: Sized {
     /// Never reuse a cached result for this op.
     fn ignore_cache(mut self, ignore: bool) -> Self {
         self.op_meta().ignore_cache = ignore;
+        self
+    }
+
+    /// Where in its source files this op comes from (a source map):
+    /// shown when it fails, recorded in provenance. Not in the op's
+    /// digest, so it never changes what is cached.
+    fn located(mut self, locations: Vec<SourceLocation>) -> Self {
+        self.op_meta().locations = locations;
         self
     }
 }

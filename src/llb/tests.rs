@@ -616,3 +616,99 @@ fn a_foreign_definition_is_kept_byte_for_byte() {
     broken.def.remove(0);
     assert!(State::from_definition(&broken).is_err());
 }
+
+#[test]
+fn source_maps_point_each_op_at_its_lines_and_keep_its_digest() {
+    use std::sync::Arc;
+    let file = |name: &str| {
+        Arc::new(SourceFile {
+            filename: name.to_string(),
+            language: "Dockerfile".to_string(),
+            data: b"a = 1\nb = 2\n".to_vec(),
+        })
+    };
+    let (recipe, other) = (file("recipe"), file("other"));
+    let at = |f: &Arc<SourceFile>, line: u32| SourceLocation {
+        file: f.clone(),
+        ranges: vec![SourceRange::line(line)],
+    };
+    let plain = image("alpine:3").run(["true"]).root();
+    let base = image("alpine:3");
+    let located = base
+        .run(["true"])
+        .located(vec![at(&recipe, 2)])
+        .root()
+        .file(FileActions::new().mkdir("/x", 0o755, false))
+        .located(vec![at(&recipe, 1), at(&other, 2)])
+        .state();
+    let def = marshal(&located);
+    let source = def.pb.source.clone().unwrap_or_default();
+    // Files in the order first met, each once.
+    let names: Vec<&str> = source.infos.iter().map(|i| i.filename.as_str()).collect();
+    assert_eq!(names, ["recipe", "other"]);
+    let g = graph(&located);
+    let exec = g.vertices.iter().find(|v| v.kind() == "exec");
+    let file_op = g.vertices.iter().find(|v| v.kind() == "file");
+    let lines = |v: Option<&Vertex>| -> Vec<(i32, i32)> {
+        let digest = v.map(|v| v.digest.clone()).unwrap_or_default();
+        source
+            .locations
+            .get(&digest)
+            .map(|l| {
+                l.locations
+                    .iter()
+                    .flat_map(|loc| {
+                        loc.ranges.iter().filter_map(move |r| {
+                            r.start.as_ref().map(|p| (loc.source_index, p.line))
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(lines(exec), [(0, 2)]);
+    assert_eq!(lines(file_op), [(0, 1), (1, 2)]);
+    // The map is beside the ops, not in them: the same digest as unlocated.
+    let plain_exec = graph(&plain)
+        .vertices
+        .iter()
+        .find(|v| v.kind() == "exec")
+        .map(|v| v.digest.clone());
+    assert_eq!(exec.map(|v| v.digest.clone()), plain_exec);
+    // Nothing located, no source at all (as before source maps).
+    assert!(marshal(&plain).pb.source.is_none());
+}
+
+#[test]
+fn ops_are_written_as_buildkits_go_code_writes_them() {
+    // Go's marshaller puts the `op` oneof after inputs, platform and
+    // constraints; BuildKit v0.18+ re-marshals every op and names it by
+    // those bytes, so ours must be the same bytes (checked against
+    // BuildKit v0.33.1's pb.Op.Marshal for the whole recipe).
+    let state = image("alpine:3").run(["true"]).root();
+    let def = marshal(&state);
+    let source = &def.pb.def[0];
+    assert_eq!(
+        source[0], 0x52,
+        "a source op starts with its platform (field 10)"
+    );
+    for bytes in &def.pb.def {
+        let op = match pb::Op::decode(bytes.as_slice()) {
+            Ok(op) => op,
+            Err(e) => panic!("{e}"),
+        };
+        let mut want = pb::Op {
+            op: None,
+            ..op.clone()
+        }
+        .encode_to_vec();
+        want.extend(
+            pb::Op {
+                op: op.op.clone(),
+                ..Default::default()
+            }
+            .encode_to_vec(),
+        );
+        assert_eq!(bytes, &want);
+    }
+}

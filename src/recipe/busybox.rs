@@ -6,6 +6,7 @@
 
 use super::arch;
 use super::request::BuildRequest;
+use super::sbom::UsedImage;
 use super::sources::{self, Inputs, SourceError, input};
 use super::steps::{CONTEXT, OUT, Steps, script};
 use crate::llb::{CopyOptions, FileActions, Mount, NetMode, OutputMount, Platform, Source, State};
@@ -14,6 +15,9 @@ use crate::llb::{CopyOptions, FileActions, Mount, NetMode, OutputMount, Platform
 const TREE: &str = "/busybox";
 const APPLETS_FILE: &str = "busybox-applets.config";
 const ROOTFS: &str = "/rootfs";
+
+/// The recipe key most of the stage's steps come from.
+const BUSYBOX_VERSION: &str = "busybox.version";
 
 /// The frontend's own applet list, used when the build context has none.
 const DEFAULT_APPLETS: &str = include_str!("../../busybox-applets.config");
@@ -39,6 +43,9 @@ pub(super) struct Busybox<'a> {
     configured: State,
     /// The applet symlink farm, the same for every platform: a layer.
     links: State,
+    /// What the SBOM says it was built from.
+    pub(super) images: [UsedImage; 2],
+    pub(super) source_from_context: bool,
 }
 
 impl<'a> Busybox<'a> {
@@ -50,30 +57,50 @@ impl<'a> Busybox<'a> {
         let images = &steps.recipe().images;
         let alpine = steps
             .base_image(inputs, input::ALPINE, &images.alpine)
-            .await?
-            .state;
-        let xx = steps.base_image(inputs, input::XX, &images.xx).await?.state;
+            .await?;
+        let xx = steps.base_image(inputs, input::XX, &images.xx).await?;
+        let used = [
+            UsedImage {
+                input: input::ALPINE,
+                reference: alpine.reference.clone(),
+            },
+            UsedImage {
+                input: input::XX,
+                reference: xx.reference.clone(),
+            },
+        ];
+        let (alpine, xx) = (alpine.state, xx.state);
         let named_tree = sources::source_tree(inputs, input::BUSYBOX)?;
+        let source_from_context = named_tree.is_some();
         let toolchain = toolchain(steps, &alpine, &xx);
         let tree = named_tree.unwrap_or_else(|| release_tree(steps, &alpine));
         // Only the applet list of the context: editing patches/ must not
         // re-run the configure step.
         let applets = inputs.build_context(APPLETS_FILE)?;
         let configured = configure(steps, &toolchain, &tree, &applets);
-        let links = steps.layer(&links(steps, &alpine, &configured), LINKS_STEP);
+        let links = steps.layer(
+            &links(steps, &alpine, &configured),
+            LINKS_STEP,
+            &[BUSYBOX_VERSION],
+        );
         Ok(Busybox {
             steps,
             toolchain,
             configured,
             links,
+            images: used,
+            source_from_context,
         })
     }
 
     /// The busybox root filesystem for `target`: the applet links, then the
     /// binary, each its own layer.
     pub(super) fn rootfs(&self, target: &Platform) -> State {
-        self.steps
-            .stack(&format!("[busybox {target}] rootfs"), &self.layers(target))
+        self.steps.stack(
+            &format!("[busybox {target}] rootfs"),
+            &self.layers(target),
+            &[BUSYBOX_VERSION],
+        )
     }
 
     /// The image's busybox layers for `target`, bottom up: the applet
@@ -92,12 +119,26 @@ impl<'a> Busybox<'a> {
                 },
             )),
             &name,
+            &[BUSYBOX_VERSION],
         );
-        [self.links.clone(), self.steps.layer(&binary.state(), &name)]
+        [
+            self.links.clone(),
+            self.steps.layer(&binary.state(), &name, &[BUSYBOX_VERSION]),
+        ]
     }
 
-    /// busybox for `target`: compile, strip, compress.
-    fn binary(&self, target: &Platform) -> State {
+    /// The configured source tree (its Makefile and busybox.links).
+    pub(super) fn configured(&self) -> &State {
+        &self.configured
+    }
+
+    /// The toolchain image every busybox step runs on.
+    pub(super) fn toolchain(&self) -> &State {
+        &self.toolchain
+    }
+
+    /// busybox for `target`: compile, strip, compress. Holds `/busybox`.
+    pub(super) fn binary(&self, target: &Platform) -> State {
         let steps = self.steps;
         let xx_env = arch::xx_env(target);
         let xx_env = || xx_env.iter().map(|(k, v)| (*k, v.as_str()));
@@ -118,6 +159,7 @@ impl<'a> Busybox<'a> {
                     "[busybox {target}] xx-apk add {}",
                     SYSROOT_PACKAGES.join(" ")
                 ),
+                &["images.alpine", "images.xx"],
             )
             .root();
         let compiled = steps
@@ -131,6 +173,7 @@ impl<'a> Busybox<'a> {
                     .mount(TREE, Mount::writable(&self.configured))
                     .network(NetMode::None),
                 format!("[busybox {target}] make"),
+                &[BUSYBOX_VERSION],
             )
             .output(OUT, OutputMount::Empty);
         if steps.recipe().upx {
@@ -142,6 +185,7 @@ impl<'a> Busybox<'a> {
                         .run(["upx", "--lzma", "--best", &format!("{OUT}/busybox")])
                         .network(NetMode::None),
                     format!("[busybox {target}] upx --lzma --best"),
+                    &["upx"],
                 )
                 .output(OUT, OutputMount::over(&compiled))
         } else {
@@ -181,12 +225,19 @@ fn toolchain(steps: &Steps, alpine: &State, xx: &State) -> State {
                 },
             )),
             "[busybox] copy xx helpers",
+            &["images.xx"],
         )
         .state();
     let mut apk = vec!["apk", "add", "--no-cache"];
     apk.extend(toolchain_packages(steps.recipe().upx));
     let name = format!("[busybox] {}", apk.join(" "));
-    steps.op(steps.downloading(with_xx.run(apk)), name).root()
+    steps
+        .op(
+            steps.downloading(with_xx.run(apk)),
+            name,
+            &["images.alpine"],
+        )
+        .root()
 }
 
 /// The tarball's URL in this build.
@@ -222,6 +273,7 @@ fn release_tree(steps: &Steps, alpine: &State) -> State {
                 .checksum(&format!("sha256:{}", args.busybox_sha256))
                 .filename("busybox.tar.bz2"),
             download_step(steps.req),
+            &["busybox.url", BUSYBOX_VERSION, "busybox.sha256"],
         )
         .state();
     steps
@@ -238,6 +290,7 @@ fn release_tree(steps: &Steps, alpine: &State) -> State {
                 .mount_ro("/download", &tarball)
                 .network(NetMode::None),
             format!("[busybox] unpack busybox-{}", args.busybox_version),
+            &[BUSYBOX_VERSION],
         )
         .output(TREE, OutputMount::Empty)
 }
@@ -261,6 +314,7 @@ fn configure(steps: &Steps, toolchain: &State, tree: &State, applets: &State) ->
                 .mount_ro(CONTEXT, applets)
                 .network(NetMode::None),
             CONFIGURE_STEP,
+            &[BUSYBOX_VERSION],
         )
         .output(TREE, OutputMount::over(tree))
 }
@@ -275,6 +329,7 @@ fn links(steps: &Steps, alpine: &State, configured: &State) -> State {
                 .mount_ro(TREE, configured)
                 .network(NetMode::None),
             LINKS_STEP,
+            &[BUSYBOX_VERSION],
         )
         .output(ROOTFS, OutputMount::Empty)
 }

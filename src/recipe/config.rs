@@ -5,11 +5,12 @@
 //! are the values a person or Renovate bumps.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
 use super::validate;
-use crate::llb::{Epoch, ImageRef, SourceRange};
+use crate::llb::{Epoch, ImageRef, SourceFile, SourceLocation, SourceRange};
 
 /// The built-in recipe: the repository's own stub Dockerfile, so every
 /// default lives in that one file (where Renovate bumps it) and nowhere in
@@ -49,6 +50,9 @@ pub struct TailscaleConfig {
     pub features: Vec<String>,
     /// Drop `[vN]` log lines on stderr (logtail is compiled out).
     pub verbosity_filter: bool,
+    /// The ssh host keys an `ssh://` repository must have (known_hosts
+    /// lines); none: any host key is taken.
+    pub known_hosts: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,14 +102,233 @@ pub enum RecipeError {
         /// The `key = value` line, when the user's recipe has the key.
         range: Option<SourceRange>,
     },
+    /// Every problem found (past the first [`MAX_REPORTED`], a count).
+    #[error("{}", several(problems, *more))]
+    Several {
+        problems: Vec<RecipeError>,
+        more: usize,
+    },
 }
 
+/// The most problems one error lists; past it, it says how many more.
+pub const MAX_REPORTED: usize = 10;
+
 impl RecipeError {
-    /// Where in the user's recipe the error is, if it is there.
+    /// Where in the user's recipe the error is, if it is there (the first
+    /// problem's place, for several).
     pub fn range(&self) -> Option<SourceRange> {
+        self.ranges().first().copied()
+    }
+
+    /// Every place in the user's recipe the error is about.
+    pub fn ranges(&self) -> Vec<SourceRange> {
         match self {
-            RecipeError::Syntax { range, .. } | RecipeError::Value { range, .. } => *range,
+            RecipeError::Syntax { range, .. } | RecipeError::Value { range, .. } => {
+                range.iter().copied().collect()
+            }
+            RecipeError::Several { problems, .. } => {
+                problems.iter().flat_map(RecipeError::ranges).collect()
+            }
         }
+    }
+
+    /// One error for `problems`: none, the one, or all of them (in the
+    /// order of their lines, the first [`MAX_REPORTED`]).
+    fn all(mut problems: Vec<RecipeError>) -> Option<RecipeError> {
+        if problems.len() <= 1 {
+            return problems.pop();
+        }
+        problems.sort_by_key(|p| p.range().map(|r| r.start));
+        let more = problems.len().saturating_sub(MAX_REPORTED);
+        problems.truncate(MAX_REPORTED);
+        Some(RecipeError::Several { problems, more })
+    }
+}
+
+/// Several problems, each with its line.
+fn several(problems: &[RecipeError], more: usize) -> String {
+    let mut out = format!("{} problems in the recipe:", problems.len() + more);
+    for p in problems {
+        out.push_str("\n  ");
+        out.push_str(&p.to_string());
+    }
+    if more > 0 {
+        out.push_str(&format!("\n  ... and {more} more"));
+    }
+    out
+}
+
+/// Errors collected while checking every key.
+#[derive(Default)]
+struct Problems(Vec<RecipeError>);
+
+impl Problems {
+    fn push(&mut self, e: RecipeError) {
+        self.0.push(e);
+    }
+
+    /// The value, or `None` with its error kept.
+    fn take<T>(&mut self, r: Result<T, RecipeError>) -> Option<T> {
+        r.map_err(|e| self.push(e)).ok()
+    }
+
+    fn into_error(self) -> RecipeError {
+        let fallback = RecipeError::Value {
+            file: String::new(),
+            key: String::new(),
+            message: "the recipe could not be read".to_string(),
+            range: None,
+        };
+        RecipeError::all(self.0).unwrap_or(fallback)
+    }
+}
+
+/// The recipe's keys and what each takes (`key_entries`' words), for
+/// reporting every unknown key and wrong type at once.
+const KNOWN_KEYS: [(&str, &str); 17] = [
+    ("upx", "true or false"),
+    ("tailscale", "a table"),
+    ("tailscale.version", "a string"),
+    ("tailscale.commit_time", "a string"),
+    ("tailscale.repository", "a string"),
+    ("tailscale.features", "a list"),
+    ("tailscale.verbosity_filter", "true or false"),
+    ("tailscale.known_hosts", "a string"),
+    ("busybox", "a table"),
+    ("busybox.version", "a string"),
+    ("busybox.sha256", "a string"),
+    ("busybox.url", "a string"),
+    ("images", "a table"),
+    ("images.golang", "a string"),
+    ("images.alpine", "a string"),
+    ("images.xx", "a string"),
+    ("labels", "a table"),
+];
+
+/// Every unknown key and every value of the wrong type in `text`, each at
+/// its line (nothing when the text is not TOML: the parse error says where).
+fn structural_errors(text: &str, file: &str) -> Vec<RecipeError> {
+    key_entries(text)
+        .into_iter()
+        .filter_map(|(key, (span, found))| {
+            let takes = if key.starts_with("labels.") {
+                Some("a string")
+            } else {
+                KNOWN_KEYS.iter().find(|(k, _)| *k == key).map(|(_, t)| *t)
+            };
+            let message = match takes {
+                None => {
+                    let (table, name) = key.rsplit_once('.').unwrap_or(("", &key));
+                    let known: Vec<String> = KNOWN_KEYS
+                        .iter()
+                        .filter_map(|(k, _)| {
+                            let (t, n) = k.rsplit_once('.').unwrap_or(("", k));
+                            (t == table).then(|| format!("`{n}`"))
+                        })
+                        .collect();
+                    format!(
+                        "unknown key `{}`, expected one of {}",
+                        short(name),
+                        known.join(", ")
+                    )
+                }
+                Some(takes) if takes == found => return None,
+                Some(_) => {
+                    let expected = match expected(&key) {
+                        "" => format!("one table, written [{key}]"),
+                        e => e.to_string(),
+                    };
+                    format!("{key} takes {expected}, not {found}")
+                }
+            };
+            Some(RecipeError::Syntax {
+                file: file.to_string(),
+                line: text[..span.start.min(text.len())].matches('\n').count() + 1,
+                message,
+                range: Some(SourceRange::of_span(text, span)),
+            })
+        })
+        .collect()
+}
+
+/// The recipe files a build's ops point back at: the stub Dockerfile (when
+/// it may be shown) and the built-in recipe, each with its keys' places.
+/// A key the stub sets points at the stub's line; every other at the
+/// built-in recipe's, so a failed step always names the key it came from.
+#[derive(Clone, Debug)]
+pub struct RecipeSource {
+    stub: Option<KeyedFile>,
+    builtin: KeyedFile,
+}
+
+#[derive(Clone, Debug)]
+struct KeyedFile {
+    file: Arc<SourceFile>,
+    keys: BTreeMap<String, SourceRange>,
+}
+
+impl KeyedFile {
+    fn new(file: SourceFile) -> KeyedFile {
+        let text = String::from_utf8_lossy(&file.data).into_owned();
+        let keys = key_spans(&text)
+            .into_iter()
+            .map(|(k, span)| (k, SourceRange::of_span(&text, span)))
+            .collect();
+        KeyedFile {
+            file: Arc::new(file),
+            keys,
+        }
+    }
+}
+
+/// How buildx shows the built-in recipe in an excerpt.
+pub const BUILTIN_FILE_NAME: &str = "mtts-frontend's built-in recipe (Dockerfile)";
+
+impl RecipeSource {
+    /// `stub`: the file the user's build read, if it may be shown.
+    pub fn new(stub: Option<SourceFile>) -> RecipeSource {
+        RecipeSource {
+            stub: stub.map(KeyedFile::new),
+            builtin: KeyedFile::new(SourceFile {
+                filename: BUILTIN_FILE_NAME.to_string(),
+                language: "Dockerfile".to_string(),
+                data: BUILTIN.as_bytes().to_vec(),
+            }),
+        }
+    }
+
+    /// Where `keys` are: the stub's line for each it sets, else the
+    /// built-in recipe's; one location per file.
+    pub fn locations(&self, keys: &[&str]) -> Vec<SourceLocation> {
+        let mut stub_ranges = Vec::new();
+        let mut builtin_ranges = Vec::new();
+        for key in keys {
+            match self.stub.as_ref().and_then(|s| s.keys.get(*key)) {
+                Some(r) => stub_ranges.push(*r),
+                None => builtin_ranges.extend(self.builtin.keys.get(*key).copied()),
+            }
+        }
+        let mut out = Vec::new();
+        if let (Some(stub), false) = (&self.stub, stub_ranges.is_empty()) {
+            out.push(SourceLocation {
+                file: stub.file.clone(),
+                ranges: stub_ranges,
+            });
+        }
+        if !builtin_ranges.is_empty() {
+            out.push(SourceLocation {
+                file: self.builtin.file.clone(),
+                ranges: builtin_ranges,
+            });
+        }
+        out
+    }
+}
+
+impl Default for RecipeSource {
+    /// The built-in recipe alone (no stub file to show).
+    fn default() -> Self {
+        RecipeSource::new(None)
     }
 }
 
@@ -221,6 +444,7 @@ impl RawRecipe {
                     .tailscale
                     .verbosity_filter
                     .or(self.tailscale.verbosity_filter),
+                known_hosts: over.tailscale.known_hosts.or(self.tailscale.known_hosts),
             },
             busybox: RawBusybox {
                 version: over.busybox.version.or(self.busybox.version),
@@ -247,6 +471,7 @@ struct RawTailscale {
     repository: Option<String>,
     features: Option<Vec<String>>,
     verbosity_filter: Option<bool>,
+    known_hosts: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -285,9 +510,16 @@ impl Recipe {
 
     /// Parses `text` over `base` (the built-in recipe, or a copy of it in
     /// tests): a key `text` sets wins, every other comes from `base`.
+    /// Every problem is reported at once (up to [`MAX_REPORTED`]), each
+    /// with its line, as dalec's `Validate()` does.
     pub fn parse_over(base: &str, text: &str, file: &str) -> Result<Self, RecipeError> {
         let base = decode(base, BUILTIN_NAME)?;
-        let user = decode(text, file)?;
+        let user = decode(text, file).map_err(|first| {
+            // Serde stops at the first unknown key or wrong type: look at
+            // every key for the rest.
+            RecipeError::all(structural_errors(text, file)).unwrap_or(first)
+        })?;
+        let mut problems = Problems::default();
         // Ranges are looked up only for an error: a good recipe is parsed once.
         let value_err = |key: &str, message: String| RecipeError::Value {
             file: file.to_string(),
@@ -302,7 +534,7 @@ impl Recipe {
         if let (Some(v), None) = (&user.busybox.version, &user.busybox.sha256)
             && base.busybox.version.as_ref() != Some(v)
         {
-            return Err(value_err(
+            problems.push(value_err(
                 "busybox.version",
                 format!(
                     "{:?} needs busybox.sha256 too (the sha256 of busybox-{}.tar.bz2)",
@@ -311,30 +543,33 @@ impl Recipe {
                 ),
             ));
         }
-        let labels = merge_labels(&base.labels, &user.labels).map_err(|(k, m)| value_err(&k, m))?;
+        let labels = problems
+            .take(merge_labels(&base.labels, &user.labels).map_err(|(k, m)| value_err(&k, m)));
         let raw = base.overlaid(user);
         let missing = |key: &str| value_err(key, "missing from the built-in recipe".to_string());
 
-        let version = raw
-            .tailscale
-            .version
-            .ok_or_else(|| missing("tailscale.version"))?;
-        let version = validate::tailscale_version(&version)
-            .map_err(|m| value_err("tailscale.version", m.into()))?;
-        let commit_time = raw
-            .tailscale
-            .commit_time
-            .ok_or_else(|| missing("tailscale.commit_time"))?;
-        let commit_time = Epoch::parse_rfc3339(&commit_time).map_err(|e| {
-            value_err(
-                "tailscale.commit_time",
-                format!("{:?} {e}", validate::short(&commit_time)),
-            )
-        })?;
-        let repository = raw
-            .tailscale
-            .repository
-            .ok_or_else(|| missing("tailscale.repository"))?;
+        let version = problems.take(
+            raw.tailscale
+                .version
+                .ok_or_else(|| missing("tailscale.version"))
+                .and_then(|v| {
+                    validate::tailscale_version(&v)
+                        .map_err(|m| value_err("tailscale.version", m.into()))
+                }),
+        );
+        let commit_time = problems.take(
+            raw.tailscale
+                .commit_time
+                .ok_or_else(|| missing("tailscale.commit_time"))
+                .and_then(|t| {
+                    Epoch::parse_rfc3339(&t).map_err(|e| {
+                        value_err(
+                            "tailscale.commit_time",
+                            format!("{:?} {e}", validate::short(&t)),
+                        )
+                    })
+                }),
+        );
         // No excerpt of a line that holds a password: build logs are kept
         // and shared.
         let secret_err = |key: &str, value: &str, message: String| {
@@ -346,53 +581,123 @@ impl Recipe {
             }
             e
         };
-        validate::git_url(&repository)
-            .map_err(|m| secret_err("tailscale.repository", &repository, m.into()))?;
-        let features = raw
-            .tailscale
-            .features
-            .ok_or_else(|| missing("tailscale.features"))?;
-        // The list reaches featuretags' command line: bound it well below
-        // what an argv holds (Tailscale has about a hundred features).
-        if features.len() > MAX_FEATURES {
-            return Err(value_err(
-                "tailscale.features",
-                format!(
-                    "{} names; at most {MAX_FEATURES} fit (Tailscale has about a hundred features)",
-                    features.len()
-                ),
-            ));
-        }
-        for f in &features {
-            validate::feature_name(f).map_err(|m| value_err("tailscale.features", m.into()))?;
-        }
+        let repository = problems.take(
+            raw.tailscale
+                .repository
+                .ok_or_else(|| missing("tailscale.repository"))
+                .and_then(|r| {
+                    validate::git_url(&r)
+                        .map_err(|m| secret_err("tailscale.repository", &r, m.into()))?;
+                    Ok(r)
+                }),
+        );
+        let features = problems.take(
+            raw.tailscale
+                .features
+                .ok_or_else(|| missing("tailscale.features"))
+                .and_then(|features| {
+                    // The list reaches featuretags' command line: bound it
+                    // well below what an argv holds (Tailscale has about a
+                    // hundred features).
+                    if features.len() > MAX_FEATURES {
+                        return Err(value_err(
+                            "tailscale.features",
+                            format!(
+                                "{} names; at most {MAX_FEATURES} fit (Tailscale has about a hundred features)",
+                                features.len()
+                            ),
+                        ));
+                    }
+                    for f in &features {
+                        validate::feature_name(f)
+                            .map_err(|m| value_err("tailscale.features", m.into()))?;
+                    }
+                    Ok(features)
+                }),
+        );
 
-        let bb_version = raw
-            .busybox
-            .version
-            .ok_or_else(|| missing("busybox.version"))?;
-        validate::busybox_version(&bb_version)
-            .map_err(|m| value_err("busybox.version", m.into()))?;
-        let sha256 = raw
-            .busybox
-            .sha256
-            .ok_or_else(|| missing("busybox.sha256"))?;
-        validate::sha256_hex(&sha256).map_err(|m| value_err("busybox.sha256", m.into()))?;
-        // BuildKit accepts only lowercase hex digests.
-        let sha256 = sha256.to_ascii_lowercase();
-        let url = raw.busybox.url.ok_or_else(|| missing("busybox.url"))?;
-        validate::http_url(&url).map_err(|m| secret_err("busybox.url", &url, m.into()))?;
+        let known_hosts = match raw.tailscale.known_hosts {
+            Some(hosts) => problems
+                .take(
+                    validate::known_hosts(&hosts)
+                        .map_err(|m| value_err("tailscale.known_hosts", m.into())),
+                )
+                .map(|()| Some(hosts)),
+            None => Some(None),
+        };
+
+        let bb_version = problems.take(
+            raw.busybox
+                .version
+                .ok_or_else(|| missing("busybox.version"))
+                .and_then(|v| {
+                    validate::busybox_version(&v)
+                        .map_err(|m| value_err("busybox.version", m.into()))?;
+                    Ok(v)
+                }),
+        );
+        let sha256 = problems.take(
+            raw.busybox
+                .sha256
+                .ok_or_else(|| missing("busybox.sha256"))
+                .and_then(|sha| {
+                    validate::sha256_hex(&sha)
+                        .map_err(|m| value_err("busybox.sha256", m.into()))?;
+                    // BuildKit accepts only lowercase hex digests.
+                    Ok(sha.to_ascii_lowercase())
+                }),
+        );
+        let url = problems.take(
+            raw.busybox
+                .url
+                .ok_or_else(|| missing("busybox.url"))
+                .and_then(|u| {
+                    validate::http_url(&u).map_err(|m| secret_err("busybox.url", &u, m.into()))?;
+                    Ok(u)
+                }),
+        );
 
         let image = |key: &str, value: Option<String>| {
             let text = value.ok_or_else(|| missing(key))?;
             ImageRef::parse(&text).map_err(|e| value_err(key, e.to_string()))
         };
-        let images = BaseImageRefs {
-            golang: image("images.golang", raw.images.golang)?,
-            alpine: image("images.alpine", raw.images.alpine)?,
-            xx: image("images.xx", raw.images.xx)?,
-        };
+        let golang = problems.take(image("images.golang", raw.images.golang));
+        let alpine = problems.take(image("images.alpine", raw.images.alpine));
+        let xx = problems.take(image("images.xx", raw.images.xx));
 
+        let (
+            Some(labels),
+            Some(version),
+            Some(commit_time),
+            Some(repository),
+            Some(features),
+            Some(known_hosts),
+            Some(bb_version),
+            Some(sha256),
+            Some(url),
+            Some(golang),
+            Some(alpine),
+            Some(xx),
+        ) = (
+            labels,
+            version,
+            commit_time,
+            repository,
+            features,
+            known_hosts,
+            bb_version,
+            sha256,
+            url,
+            golang,
+            alpine,
+            xx,
+        )
+        else {
+            return Err(problems.into_error());
+        };
+        if let Some(e) = RecipeError::all(problems.0) {
+            return Err(e);
+        }
         Ok(Recipe {
             tailscale: TailscaleConfig {
                 version,
@@ -400,13 +705,14 @@ impl Recipe {
                 repository,
                 features,
                 verbosity_filter: raw.tailscale.verbosity_filter.unwrap_or(true),
+                known_hosts,
             },
             busybox: BusyboxConfig {
                 version: bb_version,
                 sha256,
                 url,
             },
-            images,
+            images: BaseImageRefs { golang, alpine, xx },
             upx: raw.upx.unwrap_or(true),
             labels,
         })
@@ -592,6 +898,37 @@ title = "my-ts"
             Some("my-ts")
         );
         assert!(r.labels.contains_key("org.opencontainers.image.source"));
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_with_its_line() {
+        let text = "# syntax=x\nupx = \"yes\"\n[tailscale]\nverison = \"v1\"\n[busybox]\nsha256 = \"abc\"\nurl = \"ftp://x\"\n[images]\nxx = \"Not A Ref\"\n";
+        // Structure first: the unknown key and the wrong type, both.
+        let e = parse(text).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("2 problems in the recipe:"), "{msg}");
+        assert!(msg.contains("line 2: upx takes true or false"), "{msg}");
+        assert!(msg.contains("line 4: unknown key `verison`"), "{msg}");
+        assert_eq!(e.ranges().len(), 2);
+        // Then every value, in the order of the lines.
+        let text = "[busybox]\nsha256 = \"abc\"\nurl = \"ftp://x\"\n[images]\nxx = \"Not A Ref\"\n";
+        let e = parse(text).unwrap_err();
+        let msg = e.to_string();
+        let at = |needle: &str| {
+            msg.find(needle)
+                .unwrap_or_else(|| panic!("{needle} in {msg}"))
+        };
+        assert!(at("busybox.sha256") < at("busybox.url") && at("busybox.url") < at("images.xx"));
+        let lines: Vec<u32> = e.ranges().iter().map(|r| r.start.line).collect();
+        assert_eq!(lines, [2, 3, 5]);
+        // Capped, saying how many more.
+        let many: String = (0..15).map(|i| format!("key{i} = 1\n")).collect();
+        let msg = parse(&many).unwrap_err().to_string();
+        assert!(
+            msg.starts_with("15 problems") && msg.ends_with("... and 5 more"),
+            "{msg}"
+        );
+        assert_eq!(msg.lines().count(), 1 + MAX_REPORTED + 1);
     }
 
     #[test]

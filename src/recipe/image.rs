@@ -43,8 +43,9 @@ impl<'a> Image<'a> {
                 },
             )),
             CERTS_STEP,
+            &["images.golang"],
         );
-        let certs = steps.layer(&bundle.state(), CERTS_STEP);
+        let certs = steps.layer(&bundle.state(), CERTS_STEP, &["images.golang"]);
         Image { steps, certs }
     }
 
@@ -58,6 +59,7 @@ impl<'a> Image<'a> {
         self.steps.stack(
             &format!("[image {target}] assemble"),
             &[links, busybox, self.certs.clone(), usr_local_bin],
+            &["labels"],
         )
     }
 

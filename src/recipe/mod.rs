@@ -14,6 +14,7 @@ mod busybox;
 pub mod config;
 pub mod image;
 pub mod request;
+pub mod sbom;
 pub mod sources;
 mod steps;
 mod tailscale;
@@ -21,7 +22,7 @@ pub mod validate;
 
 use std::collections::BTreeMap;
 
-pub use config::{Finding, Recipe, RecipeError, key_range};
+pub use config::{BUILTIN_FILE_NAME, Finding, Recipe, RecipeError, RecipeSource, key_range};
 pub use request::{
     BUILD_ARGS, BuildArgs, BuildRequest, DaemonSupport, InputError, NoCache, RequestOptions,
     STEP_GROUPS, SUPPORTED_PLATFORMS, Target,
@@ -45,6 +46,7 @@ use crate::llb::{Platform, State};
 use busybox::Busybox;
 use image::Image;
 use oci_spec::image::ImageConfiguration;
+pub use sbom::SbomSource;
 use steps::Steps;
 use tailscale::Tailscale;
 
@@ -55,6 +57,8 @@ pub struct PlatformResult {
     pub state: State,
     /// Only for the `image` target.
     pub image_config: Option<ImageConfiguration>,
+    /// What its SBOM is made from; in the graph only when solved.
+    pub sbom: SbomSource,
 }
 
 /// Makes the graph of `req` for every target platform, asking `inputs` for
@@ -64,49 +68,120 @@ pub async fn build<I: Inputs>(
     inputs: &I,
 ) -> Result<Vec<PlatformResult>, SourceError> {
     let steps = Steps { req };
+    let steps = &steps;
     let results = match req.target {
         Target::Tags => {
-            let builder = Tailscale::new(&steps, inputs).await?;
-            for_each_platform(req, |_| (builder.tags(), None))
+            let builder = Tailscale::new(steps, inputs).await?;
+            for_each_platform(req, |p| Made {
+                state: builder.tags(),
+                image_config: None,
+                sbom: builder_sbom(steps, &builder, p, false),
+            })
         }
         Target::Tailscale => {
-            let builder = Tailscale::new(&steps, inputs).await?;
-            for_each_platform(req, |p| (builder.binary(p), None))
+            let builder = Tailscale::new(steps, inputs).await?;
+            for_each_platform(req, |p| Made {
+                state: builder.binary(p),
+                image_config: None,
+                sbom: builder_sbom(steps, &builder, p, true),
+            })
         }
         Target::Busybox => {
-            let busybox = Busybox::new(&steps, inputs).await?;
-            for_each_platform(req, |p| (busybox.rootfs(p), None))
+            let busybox = Busybox::new(steps, inputs).await?;
+            for_each_platform(req, |p| {
+                let parts = sbom::Parts {
+                    tailscale: None,
+                    tags: None,
+                    busybox: Some((busybox.binary(p), busybox.configured().clone())),
+                    ca_bundle: false,
+                };
+                Made {
+                    state: busybox.rootfs(p),
+                    image_config: None,
+                    sbom: SbomSource {
+                        platform: p.clone(),
+                        facts: sbom::facts(steps, busybox.toolchain(), p, parts),
+                        images: busybox.images.to_vec(),
+                        tailscale_from_context: false,
+                        busybox_from_context: busybox.source_from_context,
+                    },
+                }
+            })
         }
         Target::Image => {
             // FROM golang AS builder
-            let builder = Tailscale::new(&steps, inputs).await?;
+            let builder = Tailscale::new(steps, inputs).await?;
             // FROM alpine AS busybox
-            let busybox = Busybox::new(&steps, inputs).await?;
+            let busybox = Busybox::new(steps, inputs).await?;
             // FROM scratch
-            let image = Image::new(&steps, builder.go_base());
+            let image = Image::new(steps, builder.go_base());
             for_each_platform(req, |p| {
-                let [links, busybox] = busybox.layers(p);
-                let fs = image.filesystem(p, [links, busybox, builder.usr_local_bin(p)]);
-                (fs, Some(image.config(p)))
+                let [links, busybox_layer] = busybox.layers(p);
+                let fs = image.filesystem(p, [links, busybox_layer, builder.usr_local_bin(p)]);
+                let parts = sbom::Parts {
+                    tailscale: Some(builder.binary(p)),
+                    tags: Some(builder.tags()),
+                    busybox: Some((busybox.binary(p), busybox.configured().clone())),
+                    ca_bundle: true,
+                };
+                let mut images = vec![builder.golang.clone()];
+                images.extend(busybox.images.iter().cloned());
+                Made {
+                    state: fs,
+                    image_config: Some(image.config(p)),
+                    sbom: SbomSource {
+                        platform: p.clone(),
+                        facts: sbom::facts(steps, builder.go_base(), p, parts),
+                        images,
+                        tailscale_from_context: builder.source_from_context,
+                        busybox_from_context: busybox.source_from_context,
+                    },
+                }
             })
         }
     };
     Ok(results)
 }
 
-/// `make`'s state (and image config) for each target platform of `req`.
+/// What a target makes for one platform.
+struct Made {
+    state: State,
+    image_config: Option<ImageConfiguration>,
+    sbom: SbomSource,
+}
+
+/// The SBOM source of the `tags` and `tailscale` targets: the Tailscale
+/// source, and the binary when the result holds it.
+fn builder_sbom(steps: &Steps, builder: &Tailscale, p: &Platform, binary: bool) -> SbomSource {
+    let parts = sbom::Parts {
+        tailscale: binary.then(|| builder.binary(p)),
+        tags: Some(builder.tags()),
+        busybox: None,
+        ca_bundle: false,
+    };
+    SbomSource {
+        platform: p.clone(),
+        facts: sbom::facts(steps, builder.go_base(), p, parts),
+        images: vec![builder.golang.clone()],
+        tailscale_from_context: builder.source_from_context,
+        busybox_from_context: false,
+    }
+}
+
+/// What `make` gives for each target platform of `req`.
 fn for_each_platform(
     req: &BuildRequest,
-    mut make: impl FnMut(&Platform) -> (State, Option<ImageConfiguration>),
+    mut make: impl FnMut(&Platform) -> Made,
 ) -> Vec<PlatformResult> {
     req.platforms
         .iter()
         .map(|p| {
-            let (state, image_config) = make(p);
+            let made = make(p);
             PlatformResult {
                 platform: p.clone(),
-                state,
-                image_config,
+                state: made.state,
+                image_config: made.image_config,
+                sbom: made.sbom,
             }
         })
         .collect()
@@ -200,6 +275,7 @@ mod tests {
             no_cache: NoCache::Nothing,
             resolve_mode: ResolveMode::Default,
             daemon: DaemonSupport::all(),
+            source: RecipeSource::default(),
         }
     }
 
@@ -275,6 +351,74 @@ mod tests {
     }
 
     #[test]
+    fn the_sbom_facts_are_read_on_the_build_platform_and_stay_out_of_the_result() {
+        use crate::llb::inspect::Graph;
+        let decode =
+            |s: &State| Graph::decode(&crate::llb::marshal(s).pb).unwrap_or_else(|e| panic!("{e}"));
+        for (target, mounts) in [
+            (
+                Target::Image,
+                vec![
+                    "/sbom/tailscale",
+                    "/sbom/tags",
+                    "/sbom/busybox",
+                    "/sbom/busybox-tree",
+                ],
+            ),
+            (Target::Tailscale, vec!["/sbom/tailscale", "/sbom/tags"]),
+            (Target::Tags, vec!["/sbom/tags"]),
+            (Target::Busybox, vec!["/sbom/busybox", "/sbom/busybox-tree"]),
+        ] {
+            let (_, results) = built(target);
+            let r = &results[0];
+            let result = decode(&r.state);
+            assert!(
+                !result
+                    .vertices
+                    .iter()
+                    .any(|v| v.name().is_some_and(|n| n.starts_with("[sbom"))),
+                "{target:?}: a build without --sbom has no SBOM step"
+            );
+            let facts = decode(&r.sbom.facts);
+            let step = facts
+                .vertices
+                .iter()
+                .find(|v| v.name() == Some("[sbom linux/arm64] what the result holds"))
+                .unwrap_or_else(|| panic!("{target:?}: no facts step"));
+            assert_eq!(
+                step.platform().map(|p| p.to_string()).as_deref(),
+                Some("linux/amd64")
+            );
+            let exec = step.exec().unwrap_or_else(|| panic!("not an exec"));
+            let mut read_only: Vec<&str> = exec
+                .mounts
+                .iter()
+                .filter(|m| m.readonly)
+                .map(|m| m.dest.as_str())
+                .collect();
+            read_only.sort_unstable();
+            let mut mounts = mounts;
+            mounts.sort_unstable();
+            assert_eq!(read_only, mounts, "{target:?}");
+            let env = exec
+                .meta
+                .as_ref()
+                .map(|m| m.env.clone())
+                .unwrap_or_default();
+            assert_eq!(
+                env.contains(&"MTTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt".to_string()),
+                target == Target::Image,
+                "{target:?}: {env:?}"
+            );
+            assert_eq!(
+                exec.network,
+                crate::proto::pb::NetMode::None as i32,
+                "{target:?}: the facts step needs no network"
+            );
+        }
+    }
+
+    #[test]
     fn no_cache_filter_drops_the_cache_of_its_groups_only() {
         let mut req = request(Target::Image);
         req.no_cache = NoCache::Groups(["busybox".to_string()].into());
@@ -309,6 +453,7 @@ mod tests {
             no_cache: Some(vec!["busybox".into(), "bussybox".into()]),
             resolve_mode: ResolveMode::Default,
             daemon: DaemonSupport::all(),
+            recipe_file: None,
         })
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(warnings.len(), 1, "{warnings:?}");

@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use super::config::Recipe;
+use super::config::{Recipe, RecipeSource};
 use super::validate;
-use crate::llb::{Epoch, NetMode, Platform, ProxyEnv, ResolveMode};
+use crate::llb::{Epoch, NetMode, Platform, ProxyEnv, ResolveMode, SourceFile};
 
 /// The platforms the image is made for, with the routers they serve.
 pub const SUPPORTED_PLATFORMS: &[&str] = &["linux/amd64", "linux/arm64", "linux/arm/v7"];
@@ -395,6 +395,9 @@ pub struct RequestOptions {
     pub no_cache: Option<Vec<String>>,
     pub resolve_mode: ResolveMode,
     pub daemon: DaemonSupport,
+    /// The stub Dockerfile as the build read it, when it may be shown: its
+    /// ops point back at its lines (else at the built-in recipe's).
+    pub recipe_file: Option<SourceFile>,
 }
 
 /// The step groups, as progress shows them in brackets: what
@@ -449,6 +452,8 @@ pub struct BuildRequest {
     pub resolve_mode: ResolveMode,
     /// What the daemon can do beyond the basics.
     pub daemon: DaemonSupport,
+    /// Where each recipe key is written, for the ops' source maps.
+    pub source: RecipeSource,
 }
 
 impl BuildRequest {
@@ -502,6 +507,7 @@ impl BuildRequest {
                 no_cache,
                 resolve_mode: options.resolve_mode,
                 daemon: options.daemon,
+                source: RecipeSource::new(options.recipe_file),
             },
             warnings,
         ))

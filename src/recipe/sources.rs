@@ -7,7 +7,7 @@
 
 use crate::llb::{
     ImageMeta, ImageMetaResolver, ImageRef, OpOptions, Platform, ResolveError, ResolveMode, Source,
-    State,
+    SourceLocation, State,
 };
 
 /// The name of each input: a named context (`--build-context NAME=...`)
@@ -81,6 +81,9 @@ pub enum SourceError {
 pub struct BaseImage {
     pub state: State,
     pub from_named_context: bool,
+    /// The image as pinned and resolved (by digest when the daemon said
+    /// it); `None` when a named context gave a directory.
+    pub reference: Option<ImageRef>,
 }
 
 /// A base image of the recipe (`FROM <pin> AS <name>`): a named context of
@@ -92,6 +95,7 @@ pub async fn base_image<I: Inputs>(
     pin: &ImageRef,
     build_platform: &Platform,
     mode: ResolveMode,
+    recipe_key: Vec<SourceLocation>,
 ) -> Result<BaseImage, SourceError> {
     let image = match inputs.named_context(name)? {
         Some(Named::Tree(state)) => {
@@ -100,12 +104,19 @@ pub async fn base_image<I: Inputs>(
                     .with_platform(build_platform)
                     .with_image_config(&inputs.tree_config(pin)),
                 from_named_context: true,
+                reference: None,
             });
         }
         Some(Named::Image(r)) => r,
         None => pin.clone(),
     };
     let from_named_context = image != *pin;
+    // The recipe's line, unless a named context replaced what it says.
+    let located = if from_named_context {
+        Vec::new()
+    } else {
+        recipe_key
+    };
     let meta = inputs.resolve_image(&image, build_platform, mode).await?;
     let pinned = match &meta.digest {
         Some(d) => image.with_digest(d).map_err(|e| ResolveError {
@@ -119,10 +130,12 @@ pub async fn base_image<I: Inputs>(
         .resolve_mode(mode)
         .platform(build_platform)
         .named(format!("[{name}] {pinned}"))
+        .located(located)
         .state();
     Ok(BaseImage {
         state: state.with_image_config(&meta),
         from_named_context,
+        reference: Some(pinned),
     })
 }
 

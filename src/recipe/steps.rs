@@ -42,15 +42,28 @@ impl Steps<'_> {
         pin: &crate::llb::ImageRef,
     ) -> Result<sources::BaseImage, SourceError> {
         let req = self.req;
-        sources::base_image(inputs, name, pin, &req.build_platform, req.resolve_mode).await
+        let key = format!("images.{name}");
+        let located = req.source.locations(&[&key]);
+        sources::base_image(
+            inputs,
+            name,
+            pin,
+            &req.build_platform,
+            req.resolve_mode,
+            located,
+        )
+        .await
     }
 
-    /// Names an op and applies `--no-cache` (or `--no-cache-filter` to
-    /// the op's group).
-    pub(super) fn op<T: OpOptions>(&self, op: T, name: impl Into<String>) -> T {
+    /// Names an op, applies `--no-cache` (or `--no-cache-filter` to the
+    /// op's group) and points it at the recipe `keys` that made it (its
+    /// source map: a failed step shows those lines).
+    pub(super) fn op<T: OpOptions>(&self, op: T, name: impl Into<String>, keys: &[&str]) -> T {
         let name = name.into();
         let ignore = self.req.no_cache.covers(&name);
-        op.named(name).ignore_cache(ignore)
+        op.named(name)
+            .ignore_cache(ignore)
+            .located(self.req.source.locations(keys))
     }
 
     /// An exec that downloads: it gets the network (unless `--network
@@ -69,11 +82,12 @@ impl Steps<'_> {
     /// `state` made into an image layer: copied onto scratch with every
     /// entry's time set to the build's epoch, so the layer's bytes depend
     /// on what is in it, not on when the step `made_by` ran.
-    pub(super) fn layer(&self, state: &State, made_by: &str) -> State {
+    pub(super) fn layer(&self, state: &State, made_by: &str, keys: &[&str]) -> State {
         let epoch = self.req.args.source_date_epoch;
         self.op(
             state.restamped(epoch),
             format!("{made_by}: times set to {epoch}"),
+            keys,
         )
         .state()
     }
@@ -81,9 +95,9 @@ impl Steps<'_> {
     /// `layers` stacked bottom up, each staying its own layer: a MergeOp,
     /// which copies nothing. Daemons without one get copies of each layer
     /// onto the ones below, times again set to the epoch.
-    pub(super) fn stack(&self, name: &str, layers: &[State]) -> State {
+    pub(super) fn stack(&self, name: &str, layers: &[State], keys: &[&str]) -> State {
         if self.req.daemon.merge_op {
-            return self.op(State::merge(layers), name).state();
+            return self.op(State::merge(layers), name, keys).state();
         }
         let Some((bottom, above)) = layers.split_first() else {
             return State::scratch();
@@ -100,7 +114,7 @@ impl Steps<'_> {
             .fold(bottom.clone(), |below, (i, layer)| {
                 let files = FileActions::new().copy(layer, "/", "/", onto.clone());
                 let step = format!("{name} ({}/{})", i + 2, layers.len());
-                self.op(below.file(files), step).state()
+                self.op(below.file(files), step, keys).state()
             })
     }
 }

@@ -4,6 +4,7 @@
 //! and compressed binary and the `/usr/local/bin` layer that carries it.
 
 use super::arch;
+use super::sbom::UsedImage;
 use super::sources::{self, Inputs, SourceError, input};
 use super::steps::{CONTEXT, OUT, Steps, script};
 use crate::llb::{
@@ -30,6 +31,9 @@ pub const APPLY_PATCHES_STEP: &str = "[tailscale] apply patches/";
 pub const GO_VERSION_STEP: &str = "[tailscale] go.mod: check the Go version";
 pub const MOD_DOWNLOAD_STEP: &str = "[tailscale] go mod download";
 pub const FEATURETAGS_STEP: &str = "[tailscale] featuretags --min";
+
+/// The recipe key most of the stage's steps come from.
+const TAILSCALE_VERSION: &str = "tailscale.version";
 
 const VERBOSITY_FILTER: &str = include_str!("../../patches/stderr_verbosity_filter.go");
 /// Image content: the container's entrypoint.
@@ -71,6 +75,9 @@ pub(super) struct Tailscale<'a> {
     modules: State,
     /// `tags.txt` (for people) and `go.env` (for `go build`).
     tags: State,
+    /// What the SBOM says it was built from.
+    pub(super) golang: UsedImage,
+    pub(super) source_from_context: bool,
 }
 
 impl<'a> Tailscale<'a> {
@@ -89,6 +96,11 @@ impl<'a> Tailscale<'a> {
         } else {
             "bump images.golang in the recipe to"
         };
+        let used = UsedImage {
+            input: input::GOLANG,
+            reference: golang.reference.clone(),
+        };
+        let source_from_context = named_tree.is_some();
         let golang = golang.state;
         let go = go_base(steps, &golang);
         // Only patches/ of the context: editing the applet list must not
@@ -103,6 +115,8 @@ impl<'a> Tailscale<'a> {
             src,
             modules,
             tags,
+            golang: used,
+            source_from_context,
         })
     }
 
@@ -146,6 +160,7 @@ impl<'a> Tailscale<'a> {
                 .mount(GOCACHE, go_build_cache())
                 .network(NetMode::None),
             format!("[tailscale {target}] go build"),
+            &[TAILSCALE_VERSION, "tailscale.features"],
         );
         let compiled = compiled.output(OUT, OutputMount::Empty);
         if !steps.recipe().upx {
@@ -158,6 +173,7 @@ impl<'a> Tailscale<'a> {
                     .run(["upx", "--lzma", "--best", &format!("{OUT}/{BINARY}")])
                     .network(NetMode::None),
                 format!("[tailscale {target}] upx --lzma --best"),
+                &["upx"],
             )
             .output(OUT, OutputMount::over(&compiled))
     }
@@ -168,8 +184,11 @@ impl<'a> Tailscale<'a> {
     /// again. Its times are the build's epoch.
     pub(super) fn usr_local_bin(&self, target: &Platform) -> State {
         let name = usr_local_bin_step(target);
-        self.steps
-            .layer(&self.lay_out_usr_local_bin(target, &name), &name)
+        self.steps.layer(
+            &self.lay_out_usr_local_bin(target, &name),
+            &name,
+            &[TAILSCALE_VERSION],
+        )
     }
 
     fn lay_out_usr_local_bin(&self, target: &Platform, name: &str) -> State {
@@ -193,7 +212,9 @@ impl<'a> Tailscale<'a> {
             let files = files
                 .symlink(&combined, &format!("{BIN_DIR}/tailscale"))
                 .symlink(&combined, &format!("{BIN_DIR}/tailscaled"));
-            return steps.op(State::scratch().file(files), name).state();
+            return steps
+                .op(State::scratch().file(files), name, &[TAILSCALE_VERSION])
+                .state();
         }
         // Daemons before BuildKit v0.19 cannot make symlinks in a file op:
         // lay the files out, then link them in an exec whose output is the
@@ -202,6 +223,7 @@ impl<'a> Tailscale<'a> {
             .op(
                 State::scratch().file(files),
                 format!("[tailscale {target}] stage /usr/local/bin"),
+                &[TAILSCALE_VERSION],
             )
             .state();
         steps
@@ -213,6 +235,7 @@ impl<'a> Tailscale<'a> {
                     .mount_ro("/staged", &staged)
                     .network(NetMode::None),
                 name,
+                &[TAILSCALE_VERSION],
             )
             .output(OUT, OutputMount::Empty)
     }
@@ -234,7 +257,9 @@ fn go_base(steps: &Steps, golang: &State) -> State {
     let mut apk = vec!["apk", "add", "--no-cache"];
     apk.extend(golang_packages(steps.recipe().upx));
     let name = format!("[golang] {}", apk.join(" "));
-    steps.op(steps.downloading(golang.run(apk)), name).root()
+    steps
+        .op(steps.downloading(golang.run(apk)), name, &["images.golang"])
+        .root()
 }
 
 /// The source at the requested version (or the user's `tailscale`
@@ -244,12 +269,24 @@ fn source(steps: &Steps, golang: &State, patches: &State, named: Option<State>) 
     let t = &steps.recipe().tailscale;
     let version = &steps.req.args.tailscale_version;
     let pristine = named.unwrap_or_else(|| {
+        // .git stays: the tags step reads the commit the tag resolved to
+        // for the version stamps. A private fork is fetched with the
+        // client's credentials, as the Dockerfile frontend's git sources.
+        let mut git = Source::git(&t.repository, version)
+            .keep_git_dir(true)
+            .git_auth_secrets();
+        if Source::is_ssh_git_url(&t.repository) {
+            git = git.git_ssh(t.known_hosts.as_deref());
+        }
         steps
             .op(
-                // .git stays: the tags step reads the commit the tag
-                // resolved to for the version stamps.
-                Source::git(&t.repository, version).keep_git_dir(true),
-                format!("[tailscale] git {} {version}", t.repository),
+                git,
+                format!(
+                    "[tailscale] git {} {version}{}",
+                    t.repository,
+                    fork_hint(&t.repository)
+                ),
+                &["tailscale.repository", TAILSCALE_VERSION],
             )
             .state()
     });
@@ -270,6 +307,7 @@ fn source(steps: &Steps, golang: &State, patches: &State, named: Option<State>) 
                     VERBOSITY_FILTER,
                 )),
                 "[tailscale] built-in stderr verbosity filter",
+                &["tailscale.verbosity_filter"],
             )
             .state();
         filter_env = Some(format!("{FILTER_DIR}/{FILTER_FILE}"));
@@ -284,8 +322,26 @@ fn source(steps: &Steps, golang: &State, patches: &State, named: Option<State>) 
         .op(
             apply.mount_ro(CONTEXT, patches).network(NetMode::None),
             APPLY_PATCHES_STEP,
+            &[TAILSCALE_VERSION, "tailscale.verbosity_filter"],
         )
         .output(SRC, OutputMount::over(&pristine))
+}
+
+/// What a fork's clone step says it needs when the repository is
+/// private: BuildKit's own error (`Permission denied (publickey)`, an
+/// authentication prompt) names neither the recipe key nor the flag.
+/// Nothing for the built-in repository, which is public.
+fn fork_hint(repository: &str) -> String {
+    if *repository == super::config::Recipe::default().tailscale.repository {
+        return String::new();
+    }
+    if Source::is_ssh_git_url(repository) {
+        " (tailscale.repository; a private one needs --ssh default)".to_string()
+    } else if repository.starts_with("http") {
+        " (tailscale.repository; a private one needs --secret id=GIT_AUTH_TOKEN)".to_string()
+    } else {
+        String::new()
+    }
 }
 
 /// Every module the build needs, downloaded once into a layer that each
@@ -302,6 +358,7 @@ fn modules(steps: &Steps, go: &State, src: &State, newer_go: &str) -> State {
                 .mount_ro(SRC, src)
                 .network(NetMode::None),
             GO_VERSION_STEP,
+            &["images.golang", TAILSCALE_VERSION],
         )
         .output(OUT, OutputMount::Empty);
     let mut download = go.run(["go", "mod", "download"]);
@@ -320,6 +377,7 @@ fn modules(steps: &Steps, go: &State, src: &State, newer_go: &str) -> State {
                     .mount(SRC, Mount::writable(&manifests)),
             ),
             MOD_DOWNLOAD_STEP,
+            &[TAILSCALE_VERSION],
         )
         .output(MODCACHE, OutputMount::Empty)
 }
@@ -354,6 +412,7 @@ fn tags(steps: &Steps, go: &State, src: &State, modules: &State) -> State {
                 .mount(GOCACHE, go_build_cache())
                 .network(NetMode::None),
             FEATURETAGS_STEP,
+            &["tailscale.features"],
         )
         .output(TAGS_DIR, OutputMount::Empty)
 }

@@ -318,6 +318,43 @@ pub fn label(key: &str, value: &str) -> Result<(), Invalid> {
     text_value(&format!("label {key}"), value)
 }
 
+/// ssh known_hosts lines (`host keytype base64key`), as BuildKit writes
+/// them to a file for its ssh client: printable text, bounded.
+pub fn known_hosts(s: &str) -> Result<(), Invalid> {
+    const MAX: usize = 64 * 1024;
+    if s.len() > MAX {
+        return Err(Invalid(format!("{} bytes; at most {MAX}", s.len())));
+    }
+    let lines: Vec<&str> = s.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return Err(Invalid(
+            "empty: give known_hosts lines, or leave the key out".into(),
+        ));
+    }
+    for line in lines {
+        if line.chars().any(|c| c.is_control() && c != '\t') {
+            return Err(Invalid(format!(
+                "{:?} holds control characters",
+                short(line)
+            )));
+        }
+        if !line.trim_start().starts_with('#') && line.split_whitespace().count() < 3 {
+            return Err(Invalid(format!(
+                "{:?} is not a known_hosts line (host, key type, key; as ssh-keyscan prints)",
+                short(line)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a recipe file may be shown back in excerpts and source maps:
+/// not when any line holds a password (build logs and provenance are kept
+/// and shared).
+pub fn shareable(text: &str) -> bool {
+    !text.lines().any(|l| redact(l) != l)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -436,6 +473,22 @@ mod tests {
         assert!(feature_name("ts_omit_dns").is_err());
         assert!(feature_name("Dns").is_err());
         assert!(feature_name("").is_err());
+    }
+
+    #[test]
+    fn known_hosts_are_ssh_keyscan_lines() {
+        assert!(known_hosts("[10.0.0.1]:2222 ssh-ed25519 AAAAC3Nza\n").is_ok());
+        assert!(known_hosts("# a comment\nh ssh-rsa AAAA\nh2 ssh-ed25519 BBBB").is_ok());
+        assert!(known_hosts("").is_err());
+        assert!(
+            known_hosts("just-a-host")
+                .err()
+                .map(|e| e.0)
+                .unwrap_or_default()
+                .contains("not a known_hosts line")
+        );
+        assert!(known_hosts("h ssh-ed25519 AA\u{7}").is_err());
+        assert!(known_hosts(&"h k v\n".repeat(20_000)).is_err());
     }
 
     #[test]

@@ -253,17 +253,7 @@ fn build_and_push(
         .args(extra)
         .args(["--output", &format!("type=image,name={image},push=true")])
         .arg(fixture("context"));
-    let (ok, log) = try_run(&mut cmd);
-    // Each build's log, for a failure's post-mortem.
-    let _ = std::fs::write(
-        out_dir("builders/logs").join(format!("{name}-{tag}.log")),
-        &log,
-    );
-    assert!(
-        ok,
-        "the {name} build failed:\n{}",
-        harness::failure_summary(&log)
-    );
+    let log = run_logged(&mut cmd, &format!("{name}-{tag}"));
     let text = std::fs::read_to_string(&metadata).unwrap_or_else(|e| panic!("{e}"));
     let meta: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
     let digest = meta["containerimage.digest"]
@@ -271,6 +261,19 @@ fn build_and_push(
         .unwrap_or_else(|| panic!("no containerimage.digest in {text}"))
         .to_string();
     (progress::steps(&log), digest, log)
+}
+
+/// Runs the build `cmd`, keeps its log as `builders/logs/NAME.log` (for a
+/// failure's post-mortem), and returns it; a failed build fails the test.
+fn run_logged(cmd: &mut Command, name: &str) -> String {
+    let (ok, log) = try_run(cmd);
+    let _ = std::fs::write(out_dir("builders/logs").join(format!("{name}.log")), &log);
+    assert!(
+        ok,
+        "the {name} build failed:\n{}",
+        harness::failure_summary(&log)
+    );
+    log
 }
 
 /// The empty buildkitd `name` of `buildkitd.sh fresh-start`, stopped and
@@ -552,4 +555,206 @@ fn buildx_docker_container_driver_pushes_three_platforms() {
         "e2e: docker-container builder (BuildKit {}): {manifests:?}",
         s.version
     );
+}
+
+/// `go version -m` of docker 28's tailscale.combined for `platform`,
+/// unpacked: each linked module and its version (a replacement's, when
+/// one replaced it).
+fn linked_modules(platform: &str) -> Vec<(String, String)> {
+    let archive = harness::root().join("target/e2e/image.oci.tar");
+    let image = Oci::open(&archive)
+        .images()
+        .into_iter()
+        .find(|i| i.platform == platform)
+        .unwrap_or_else(|| panic!("no {platform} in {}", archive.display()));
+    let dir = out_dir(&format!("builders/sbom/{}", platform.replace('/', "-")));
+    let unpacked = harness::upx_unpack(&image.file("usr/local/bin/tailscale.combined").data, &dir);
+    let info = run(Command::new("go").args(["version", "-m"]).arg(&unpacked));
+    let mut modules: Vec<(String, String)> = Vec::new();
+    for line in info.lines() {
+        let fields: Vec<&str> = line.split('\t').map(str::trim).collect();
+        match fields.as_slice() {
+            [_, "dep", path, version, ..] => modules.push((path.to_string(), version.to_string())),
+            [_, "=>", path, version, ..] => {
+                if let Some(last) = modules.last_mut() {
+                    *last = (path.to_string(), version.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    assert!(!modules.is_empty(), "{platform}: no modules in\n{info}");
+    modules
+}
+
+/// `(key, digest)` pairs of an index's manifests, sorted.
+type Manifests = Vec<(String, String)>;
+
+/// The platform manifests (by platform) and the attestation manifests (by
+/// the manifest they attest) of the index `reference`.
+fn index_manifests(daemon: &Daemon, config: &Path, reference: &str) -> (Manifests, Manifests) {
+    let raw = run(buildx(daemon, config).args(["imagetools", "inspect", "--raw", reference]));
+    let index: serde_json::Value =
+        serde_json::from_str(&raw).unwrap_or_else(|e| panic!("{e}: {raw}"));
+    let mut images = Vec::new();
+    let mut attestations = Vec::new();
+    for m in index["manifests"].as_array().into_iter().flatten() {
+        let digest = m["digest"].as_str().unwrap_or_default().to_string();
+        let annotations = &m["annotations"];
+        if annotations["vnd.docker.reference.type"] == "attestation-manifest" {
+            let of = annotations["vnd.docker.reference.digest"]
+                .as_str()
+                .unwrap_or_default();
+            attestations.push((of.to_string(), digest));
+        } else {
+            let p = &m["platform"];
+            let mut platform = format!(
+                "{}/{}",
+                p["os"].as_str().unwrap_or_default(),
+                p["architecture"].as_str().unwrap_or_default()
+            );
+            if let Some(v) = p["variant"].as_str() {
+                platform = format!("{platform}/{v}");
+            }
+            images.push((platform, digest));
+        }
+    }
+    images.sort();
+    attestations.sort();
+    (images, attestations)
+}
+
+#[test]
+#[ignore = "needs the standalone BuildKit and the e2e image: run scripts/test"]
+fn the_sbom_lists_what_each_platform_really_holds() {
+    let daemon = Daemon::today();
+    let s = standalone();
+    let name = "mtts-sbom";
+    let config = remote_builder(&daemon, name, &s.addr);
+    let platforms = mtts_frontend::recipe::SUPPORTED_PLATFORMS;
+    let cache = docker28_three_platform_cache();
+    // The 3-platform build pushed with --sbom, again with a scanner named,
+    // and without: every step comes from docker 28's cache but the SBOM's.
+    let push = |tag: &str, sbom: &[&str]| {
+        let image = format!("{}/mtts-e2e-image:{tag}", s.registry);
+        let mut cmd = registry_build(&daemon, &config, name, "Dockerfile.sbom");
+        cmd.args(["--platform", &platforms.join(","), "--provenance=false"])
+            .args(sbom)
+            .args([
+                "--cache-from",
+                &format!("type=local,src={}", cache.display()),
+            ])
+            .args(["--push", "-t", &image])
+            .arg(fixture("context"));
+        (image, run_logged(&mut cmd, &format!("sbom-{tag}")))
+    };
+    let (with_sbom, log) = push("sbom", &["--sbom=true"]);
+    assert!(
+        !log.contains("generating sbom using"),
+        "the frontend made the SBOM, BuildKit's scanner did not run:\n{log}"
+    );
+    for p in platforms {
+        assert!(
+            log.contains(&format!("[sbom {p}] what the result holds")),
+            "{p}: the SBOM facts step:\n{log}"
+        );
+    }
+    // What a scanner reads: imagetools shows an SPDX document per platform.
+    let sboms = |image: &str| {
+        let shown = run(buildx(&daemon, &config).args([
+            "imagetools",
+            "inspect",
+            image,
+            "--format",
+            "{{json .SBOM}}",
+        ]));
+        serde_json::from_str::<serde_json::Value>(&shown).unwrap_or_else(|e| panic!("{e}: {shown}"))
+    };
+    let shown = sboms(&with_sbom);
+    let (images, attestations) = index_manifests(&daemon, &config, &with_sbom);
+    assert_eq!(images.len(), platforms.len(), "{images:?}");
+    assert_eq!(attestations.len(), platforms.len(), "one SBOM per platform");
+
+    // The same build again, to the same tag (the in-toto statements name
+    // it as their subject), naming a scanner: the same SBOM bytes, so the
+    // same attestation manifests.
+    let (again, log_again) = push(
+        "sbom",
+        &["--attest", "type=sbom,generator=example.com/scanner:1"],
+    );
+    assert!(
+        log_again.contains("generator=example.com/scanner:1 is not run"),
+        "a named scanner is said not to run:\n{log_again}"
+    );
+    assert_eq!(
+        index_manifests(&daemon, &config, &again),
+        (images.clone(), attestations),
+        "two builds, the same SBOMs"
+    );
+    assert_eq!(sboms(&again), shown);
+
+    // Without --sbom: the same platform images, no attestation.
+    let (without, _) = push("no-sbom", &[]);
+    let _ = std::fs::remove_dir_all(&cache);
+    let (images_without, attestations_without) = index_manifests(&daemon, &config, &without);
+    assert_eq!(images, images_without, "--sbom changes no platform image");
+    assert!(attestations_without.is_empty(), "{attestations_without:?}");
+
+    let validator = env("MTTS_E2E_SPDX_VALIDATOR");
+    let recipe = harness::builtin();
+    for p in platforms {
+        let doc = &shown[*p]["SPDX"];
+        assert!(doc.is_object(), "{p}: no SPDX document in {shown:#}");
+        let file = out_dir("builders/sbom").join(format!("{}.spdx.json", p.replace('/', "-")));
+        std::fs::write(&file, serde_json::to_vec_pretty(doc).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        // The SPDX project's own validator (spdx-tools from PyPI).
+        let (valid, report) = try_run(Command::new(&validator).arg("-i").arg(&file));
+        assert!(
+            valid,
+            "{p}: {} is not valid SPDX:\n{report}",
+            file.display()
+        );
+
+        let packages = doc["packages"].as_array().cloned().unwrap_or_default();
+        let version_of = |name: &str| {
+            packages
+                .iter()
+                .find(|pkg| pkg["name"] == name)
+                .and_then(|pkg| pkg["versionInfo"].as_str())
+                .map(str::to_string)
+        };
+        assert_eq!(
+            version_of("tailscale.com").as_deref(),
+            Some(recipe.tailscale.version.as_str()),
+            "{p}"
+        );
+        assert_eq!(
+            version_of("busybox").as_deref(),
+            Some(recipe.busybox.version.as_str()),
+            "{p}"
+        );
+        // Every module the binary links, at the version go version -m
+        // reads from the unpacked binary.
+        let modules = linked_modules(p);
+        assert!(
+            modules.iter().any(|(m, _)| m == "golang.org/x/net"),
+            "{p}: {modules:?}"
+        );
+        for (module, version) in &modules {
+            assert_eq!(
+                version_of(module).as_deref(),
+                Some(version.as_str()),
+                "{p}: {module} in the SBOM"
+            );
+        }
+        eprintln!(
+            "e2e: {p}: SBOM valid SPDX, {} packages ({} Go modules), tailscale.com {}, busybox {}",
+            packages.len(),
+            modules.len(),
+            recipe.tailscale.version,
+            recipe.busybox.version
+        );
+    }
+    run(buildx(&daemon, &config).args(["rm", name]));
 }

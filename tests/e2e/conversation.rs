@@ -16,6 +16,81 @@ fn marked_lines(log: &str) -> Vec<String> {
         .collect()
 }
 
+/// The log of the Dockerfile frontend failing on `dockerfile` (in
+/// `out_dir(dir)`), which must mark exactly the line `marked`, in the shape
+/// [`assert_excerpt_shape`] checks.
+fn dockerfile_frontend_failure(
+    daemon: &Daemon,
+    dir: &str,
+    dockerfile: &str,
+    marked: &str,
+) -> String {
+    let dir = out_dir(dir);
+    std::fs::write(dir.join("Dockerfile"), dockerfile).unwrap_or_else(|e| panic!("{e}"));
+    let mut cmd: Command = daemon.docker();
+    cmd.args([
+        "buildx",
+        "build",
+        "--progress",
+        "plain",
+        "--network",
+        "none",
+    ])
+    .arg(&dir);
+    let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{log}");
+    assert_eq!(marked_lines(&log), [marked], "{log}");
+    assert_excerpt_shape(&log);
+    log
+}
+
+/// `docker buildx history inspect` of the newest build whose Dockerfile
+/// was `dockerfile` (other tests build beside this one).
+fn history_record(daemon: &Daemon, dockerfile: &str) -> String {
+    let text = |cmd: &mut Command| {
+        let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let list = text(
+        daemon
+            .docker()
+            .args(["buildx", "history", "ls", "--format", "json"]),
+    );
+    for line in list.lines().take(20) {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+        let Some(reference) = record["ref"].as_str() else {
+            continue;
+        };
+        let id = reference.rsplit('/').next().unwrap_or(reference);
+        let shown = text(daemon.docker().args(["buildx", "history", "inspect", id]));
+        if shown
+            .lines()
+            .any(|l| l.starts_with("Dockerfile:") && l.trim_end().ends_with(dockerfile))
+        {
+            return shown;
+        }
+    }
+    panic!("no build of {dockerfile} in buildx history:\n{list}");
+}
+
+/// An excerpt as buildx prints one: the file and line, a rule, the marked
+/// line, a rule.
+fn assert_excerpt_shape(log: &str) {
+    assert!(
+        log.lines().filter(|l| *l == "--------------------").count() >= 2,
+        "{log}"
+    );
+}
+
 /// `text` with every line that starts with `prefix` replaced by `line`.
 fn replace_lines(text: &str, prefix: &str, line: &str) -> String {
     text.lines()
@@ -143,30 +218,13 @@ fn recipe_errors_show_their_line_as_dockerfile_errors_do() {
     );
 
     // The Dockerfile frontend's own shape, for a bad instruction.
-    let dir = out_dir("dockerfile-frontend");
-    std::fs::write(dir.join("Dockerfile"), "FROM scratch\nFORM scratch\n")
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut cmd: Command = daemon.docker();
-    cmd.args(["buildx", "build", "--progress", "plain"])
-        .arg(&dir);
-    let theirs = cmd.output().unwrap_or_else(|e| panic!("{e}"));
-    let theirs_log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&theirs.stdout),
-        String::from_utf8_lossy(&theirs.stderr)
+    let theirs_log = dockerfile_frontend_failure(
+        &daemon,
+        "dockerfile-frontend",
+        "FROM scratch\nFORM scratch\n",
+        "2 | >>> FORM scratch",
     );
-    assert_eq!(
-        marked_lines(&theirs_log),
-        ["2 | >>> FORM scratch"],
-        "{theirs_log}"
-    );
-    // Both: the file and line, a rule, the marked line, a rule.
-    for log in [&ours_log, &theirs_log] {
-        assert!(
-            log.lines().filter(|l| *l == "--------------------").count() >= 2,
-            "{log}"
-        );
-    }
+    assert_excerpt_shape(&ours_log);
     assert!(ours_log.contains("Dockerfile.badvalue:6"), "{ours_log}");
     assert!(theirs_log.contains("Dockerfile:2"), "{theirs_log}");
     eprintln!("e2e: ours:\n{ours_log}\ne2e: the Dockerfile frontend's:\n{theirs_log}");
@@ -216,4 +274,55 @@ fn a_golang_image_too_old_for_the_source_fails_before_anything_compiles() {
             "{later} ran after the check failed: {ran:?}"
         );
     }
+}
+
+#[test]
+#[ignore = "needs the BuildKit daemons and served sources: run scripts/test"]
+fn a_failed_step_shows_the_recipe_line_that_made_it_as_a_failed_run_does() {
+    let daemon = Daemon::today();
+    // Ours: the tags step fails on a feature the Tailscale version does
+    // not know; the step comes from tailscale.features, so buildx shows
+    // that line of the stub (the source map), and nothing of the built-in
+    // recipe.
+    let mut features = crate::harness::builtin().tailscale.features;
+    features.insert(0, "nosuchfeature".to_string());
+    let features = format!("features = {}", crate::harness::toml_list(&features));
+    let body = daemon.real_recipe_with(&[("tailscale", &features)]);
+    let line = body
+        .lines()
+        .position(|l| l.starts_with("features = "))
+        .map_or(0, |i| i + 2);
+    let ours = daemon.buildx(&stub("Dockerfile.failedstep", &body), &["--target", "tags"]);
+    let ours_log = ours.log();
+    assert!(!ours.output.status.success(), "{ours_log}");
+    assert!(ours_log.contains(step::FEATURETAGS_STEP), "{ours_log}");
+    let marked = marked_lines(&ours_log);
+    assert_eq!(marked.len(), 1, "{ours_log}");
+    assert!(
+        marked[0].starts_with(&format!("{line} | >>> features = [\"nosuchfeature\"")),
+        "{marked:?}:\n{ours_log}"
+    );
+    assert!(
+        ours_log.contains(&format!("Dockerfile.failedstep:{line}")),
+        "{ours_log}"
+    );
+
+    // The Dockerfile frontend's shape for a failed RUN.
+    let theirs_log = dockerfile_frontend_failure(
+        &daemon,
+        "dockerfile-frontend-run",
+        "FROM mtts-fixture-golang:e2e\nRUN false\n",
+        "2 | >>> RUN false",
+    );
+    assert_excerpt_shape(&ours_log);
+
+    // buildx keeps it: the build's record shows the same place.
+    let record = history_record(&daemon, "Dockerfile.failedstep");
+    assert!(
+        record.contains("features = [\"nosuchfeature\""),
+        "the record shows the recipe line:\n{record}"
+    );
+    eprintln!(
+        "e2e: ours:\n{ours_log}\ne2e: the Dockerfile frontend's:\n{theirs_log}\ne2e: history:\n{record}"
+    );
 }

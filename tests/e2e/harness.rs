@@ -454,6 +454,30 @@ pub fn failure_summary(log: &str) -> String {
 }
 
 /// Runs a host command and returns its stdout; fails naming it.
+/// `packed` (a UPX-packed binary) unpacked by the fixture golang image's
+/// upx (bookworm has none) in `dir`; returns the unpacked file's path.
+pub fn upx_unpack(packed: &[u8], dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let input = dir.join("packed");
+    let unpacked = dir.join("unpacked");
+    std::fs::write(&input, packed).unwrap_or_else(|e| panic!("{e}"));
+    let _ = std::fs::remove_file(&unpacked);
+    run(Daemon::today()
+        .docker()
+        .args(["run", "--rm", "--network", "none", "-v"])
+        .arg(format!("{}:/w", dir.display()))
+        .args([
+            "mtts-fixture-golang:e2e",
+            "upx",
+            "-q",
+            "-d",
+            "-o",
+            "/w/unpacked",
+            "/w/packed",
+        ]));
+    unpacked
+}
+
 pub fn run(cmd: &mut Command) -> String {
     let out = cmd
         .output()

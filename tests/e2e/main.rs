@@ -17,6 +17,7 @@ mod elf;
 mod faults;
 mod harness;
 mod next;
+mod private;
 mod progress;
 mod proxy;
 mod remote_context;
@@ -368,25 +369,7 @@ fn build_info(image: &PlatformImage, suffix: &str) -> String {
     let p = image.platform.as_str();
     let t = target(p);
     let dir = out_dir(&format!("unpacked{suffix}/{}", slug(p)));
-    let packed = dir.join("tailscale.combined");
-    let unpacked = dir.join("tailscale.combined.unpacked");
-    std::fs::write(&packed, image.file("usr/local/bin/tailscale.combined").data)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let _ = std::fs::remove_file(&unpacked);
-    // Bookworm has no upx: use the fixture golang image's.
-    run(Daemon::today()
-        .docker()
-        .args(["run", "--rm", "--network", "none", "-v"])
-        .arg(format!("{}:/w", dir.display()))
-        .args([
-            "mtts-fixture-golang:e2e",
-            "upx",
-            "-q",
-            "-d",
-            "-o",
-            "/w/tailscale.combined.unpacked",
-            "/w/tailscale.combined",
-        ]));
+    let unpacked = harness::upx_unpack(&image.file("usr/local/bin/tailscale.combined").data, &dir);
     let bytes = std::fs::read(&unpacked).unwrap_or_default();
     let elf = elf::parse(&bytes).unwrap_or_else(|| panic!("{p}: unpacked is not ELF"));
     assert!(!elf.upx_packed || bytes.len() > 10_000_000, "{p}: unpacked");
