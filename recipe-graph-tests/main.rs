@@ -922,6 +922,8 @@ fn both_frontend_images_carry_the_same_labels() {
     assert_eq!(labels, 2);
     assert!(env.contains("moby.buildkit.frontend.inputs"));
     assert!(env.contains("moby.buildkit.frontend.contexts"));
+    // buildx asks for it before sending a git URL with ?ref=, ?subdir=...
+    assert!(env.contains("moby.buildkit.frontend.gitquerystring"));
     assert!(env.contains("moby.buildkit.frontend.network.none=true"));
 }
 

@@ -33,7 +33,7 @@ impl Inputs for Client {
         let named = Client::named_context(self, name).map_err(source_error)?;
         Ok(named.map(|n| match n {
             NamedContext::Image(r) => Named::Image(r),
-            NamedContext::State(s) => Named::Tree(s),
+            NamedContext::State(state, config) => Named::Tree { state, config },
         }))
     }
 }

@@ -131,13 +131,12 @@ pub fn results_with_locals(
             if let Ok(mut asked) = asked.lock() {
                 asked.insert(name.to_string());
             }
-            Ok(locals.iter().any(|l| l == name).then(|| {
-                Named::Tree(
-                    Source::local(name)
-                        .shared_key_hint(name)
-                        .named(format!("[context {name}] local {name}"))
-                        .state(),
-                )
+            Ok(locals.iter().any(|l| l == name).then(|| Named::Tree {
+                state: Source::local(name)
+                    .shared_key_hint(name)
+                    .named(format!("[context {name}] local {name}"))
+                    .state(),
+                config: None,
             }))
         },
     };

@@ -9,7 +9,10 @@ use std::sync::Mutex;
 
 use super::git_ref::GitRef;
 use super::options::{ContextSpec, RemoteContext};
-use crate::llb::{CopyOptions, FileActions, ImageRef, OpOptions, RawError, Source, State, short};
+use crate::llb::{
+    CopyOptions, FileActions, ImageMeta, ImageRef, OpOptions, Platform, RawError, Source, State,
+    short,
+};
 use crate::proto::pb;
 
 /// What a named context holds.
@@ -17,8 +20,9 @@ use crate::proto::pb;
 pub enum NamedContext {
     /// `docker-image://...`: for the caller to resolve like any image.
     Image(ImageRef),
-    /// Any other kind, as a filesystem.
-    State(State),
+    /// Any other kind, as a filesystem, with the image config it came
+    /// with (an OCI layout's, a bake target's), if any.
+    State(State, Option<ImageMeta>),
 }
 
 /// A context that cannot be used.
@@ -89,7 +93,13 @@ pub struct Contexts {
     session_id: String,
     /// The client's local source name for the main context (`contextkey`).
     main_local_name: String,
+    /// By the key given: `NAME`, or `NAME::os/arch` for one platform.
     specs: BTreeMap<String, ContextSpec>,
+    /// The platform a context is used on (every exec runs there): a
+    /// `NAME::<it>` context wins over a plain `NAME`.
+    platform: Option<Platform>,
+    /// Image configs of contexts (by key) that came with one.
+    configs: BTreeMap<String, ImageMeta>,
     /// Definitions BuildKit forwarded (`context`, `dockerfile`, `input:`s).
     forwarded: BTreeMap<String, pb::Definition>,
     asked: Mutex<BTreeSet<String>>,
@@ -122,12 +132,31 @@ impl Contexts {
             session_id: session_id.to_string(),
             main_local_name: main_local_name.to_string(),
             specs,
+            platform: None,
+            configs: BTreeMap::new(),
             forwarded,
             asked: Mutex::new(BTreeSet::new()),
             excludes: Mutex::new(Vec::new()),
             remote,
             remote_state: Mutex::new(remote_state),
         }
+    }
+
+    /// Picks `NAME::<platform>` contexts for `platform`.
+    pub fn for_platform(mut self, platform: &Platform) -> Self {
+        self.platform = Some(platform.clone());
+        self
+    }
+
+    /// The image configs some contexts came with, by context key.
+    pub fn with_configs(mut self, configs: BTreeMap<String, ImageMeta>) -> Self {
+        self.configs = configs;
+        self
+    }
+
+    /// Every context given, by key, for looking up what each came with.
+    pub fn specs(&self) -> &BTreeMap<String, ContextSpec> {
+        &self.specs
     }
 
     /// The main context's URL, when it is remote.
@@ -229,19 +258,35 @@ impl Contexts {
         if let Ok(mut asked) = self.asked.lock() {
             asked.insert(name.to_string());
         }
-        let Some(spec) = self.specs.get(name) else {
+        // As dockerui: the platform's own first, then the plain name.
+        let qualified = self.platform.as_ref().map(|p| format!("{name}::{p}"));
+        let Some((key, spec)) = qualified
+            .iter()
+            .map(String::as_str)
+            .chain([name])
+            .find_map(|k| self.specs.get_key_value(k))
+        else {
             return Ok(None);
         };
+        let config = self.configs.get(key).cloned();
         let label = format!("[context {name}]");
         let state = match spec {
             ContextSpec::Image(r) => return Ok(Some(NamedContext::Image(r.clone()))),
             ContextSpec::Git(git) => git_source(git)
                 .named(format!("{label} {}", git.remote))
                 .state(),
-            ContextSpec::Http(url) => Source::http(url)
-                .filename("context")
-                .named(format!("{label} {url}"))
-                .state(),
+            // The Dockerfile frontend makes it one file named `context`;
+            // every input of this recipe is a tree (a source, an image's
+            // root), which one file cannot be.
+            ContextSpec::Http(url) => {
+                return Err(ContextError::Invalid {
+                    name: short(name),
+                    message: format!(
+                        "{:?} is a single file over http(s), and this input is a directory tree: give a git URL, a local directory, an image (docker-image://) or an OCI layout",
+                        short(url)
+                    ),
+                });
+            }
             ContextSpec::Local(local) => Source::local(local)
                 .session(&self.session_id)
                 .shared_key_hint(&format!("context:{name}"))
@@ -277,17 +322,20 @@ impl Contexts {
                 })?
             }
         };
-        Ok(Some(NamedContext::State(state)))
+        Ok(Some(NamedContext::State(state, config)))
     }
 
     /// Named contexts the user gave that the build never asked for.
     pub fn unused(&self) -> Vec<String> {
         let asked = self.asked.lock().map(|a| a.clone()).unwrap_or_default();
-        self.specs
+        let mut unused: Vec<String> = self
+            .specs
             .keys()
-            .filter(|name| !asked.contains(*name))
-            .cloned()
-            .collect()
+            .map(|key| key.split("::").next().unwrap_or(key).to_string())
+            .filter(|name| !asked.contains(name))
+            .collect();
+        unused.dedup();
+        unused
     }
 }
 
@@ -381,11 +429,60 @@ mod tests {
             Ok(Some(NamedContext::Image(r))) if r.name() == "docker.io/library/mtts-fixture-golang"
         ));
         match c.named("tailscale") {
-            Ok(Some(NamedContext::State(s))) => assert_eq!(source_of(&s), "local://tailscale"),
+            Ok(Some(NamedContext::State(s, _))) => assert_eq!(source_of(&s), "local://tailscale"),
             other => panic!("{other:?}"),
         }
         assert!(matches!(c.named("busybox"), Ok(None)));
         assert_eq!(c.unused(), ["typo"]);
+    }
+
+    #[test]
+    fn a_platform_qualified_context_wins_for_its_platform_and_brings_its_config() {
+        let golang = Source::git("https://example.invalid/golang.git", "amd64").state();
+        let other = Source::git("https://example.invalid/golang.git", "arm64").state();
+        let meta = ImageMeta {
+            digest: None,
+            env: vec!["PATH=/usr/local/go/bin:/bin".into()],
+            working_dir: Some("/go".into()),
+            user: None,
+        };
+        let c = contexts(
+            &[
+                ("golang::linux/amd64", "input:golang::linux/amd64"),
+                ("golang::linux/arm64", "input:golang::linux/arm64"),
+                ("xx", "input:xx"),
+            ],
+            &[
+                ("golang::linux/amd64", golang),
+                ("golang::linux/arm64", other),
+                ("xx", State::scratch()),
+            ],
+        )
+        .for_platform(&Platform::new("linux", "amd64", None))
+        .with_configs(BTreeMap::from([(
+            "golang::linux/amd64".to_string(),
+            meta.clone(),
+        )]));
+        match c.named("golang") {
+            Ok(Some(NamedContext::State(s, config))) => {
+                assert_eq!(source_of(&s), "git://example.invalid/golang#amd64");
+                assert_eq!(config, Some(meta));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            c.named("xx"),
+            Ok(Some(NamedContext::State(_, None)))
+        ));
+        assert!(c.unused().is_empty(), "{:?}", c.unused());
+        let unasked = contexts(
+            &[
+                ("alpine::linux/amd64", "local:a"),
+                ("alpine::linux/arm64", "local:b"),
+            ],
+            &[],
+        );
+        assert_eq!(unasked.unused(), ["alpine"]);
     }
 
     #[test]

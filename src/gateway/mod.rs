@@ -361,13 +361,18 @@ impl Client {
         } else {
             BTreeMap::new()
         };
+        let build_platform = env.build_platform();
+        let configs =
+            context_configs(&mut bridge, &env.session_id, &options, &build_platform).await?;
         let contexts = Contexts::new(
             &env.session_id,
             &options.context_local_name,
             options.contexts.clone(),
             forwarded,
             options.remote_context.clone(),
-        );
+        )
+        .for_platform(&build_platform)
+        .with_configs(configs);
         Ok(Client {
             bridge,
             caps,
@@ -731,6 +736,59 @@ impl ImageMetaResolver for Client {
 }
 
 /// The digest and run config of an image config's JSON.
+/// The image configs named contexts come with, by context key: an OCI
+/// layout's (asked of BuildKit, which reads it from the client's store, as
+/// dockerui does), a bake target's (its `input-metadata:`). Execs on such
+/// a context run with its ENV, WORKDIR and USER, as on a pulled image.
+async fn context_configs(
+    bridge: &mut Bridge,
+    session_id: &str,
+    options: &FrontendOptions,
+    platform: &Platform,
+) -> Result<BTreeMap<String, ImageMeta>, GatewayError> {
+    let mut configs = BTreeMap::new();
+    for (key, spec) in &options.contexts {
+        let invalid = |message: String| options::OptionError::Invalid {
+            key: format!("context:{}", short(key)),
+            message,
+        };
+        match spec {
+            options::ContextSpec::Input(input) => {
+                let Some(config) = options.input_configs.get(input).filter(|c| !c.is_empty())
+                else {
+                    continue;
+                };
+                let meta = meta_from_config(String::new(), config).map_err(invalid)?;
+                configs.insert(key.clone(), meta);
+            }
+            options::ContextSpec::OciLayout { store, digest } => {
+                let name = key.split("::").next().unwrap_or(key);
+                let dummy = ImageRef::parse(name)
+                    .and_then(|r| r.with_digest(digest))
+                    .map_err(|e| invalid(e.to_string()))?;
+                let response = bridge
+                    .resolve_image_config(ResolveImageConfigRequest {
+                        r#ref: dummy.to_string(),
+                        platform: Some(platform.to_pb()),
+                        log_name: format!("[context {name}] load metadata for {dummy}"),
+                        // BuildKit's sourceresolver: 1 reads an OCI layout.
+                        resolver_type: 1,
+                        session_id: session_id.to_string(),
+                        store_id: store.clone(),
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(rpc(format!("reading the image config of context {name}")))?
+                    .into_inner();
+                let meta = meta_from_config(response.digest, &response.config).map_err(invalid)?;
+                configs.insert(key.clone(), meta);
+            }
+            _ => {}
+        }
+    }
+    Ok(configs)
+}
+
 fn meta_from_config(digest: String, config: &[u8]) -> Result<ImageMeta, String> {
     let file: ConfigFile = serde_json::from_slice(config)
         .map_err(|e| format!("the image config is not valid JSON: {e}"))?;

@@ -149,10 +149,19 @@ impl ContextSpec {
             "local" if !rest.is_empty() => Ok(ContextSpec::Local(rest.to_string())),
             "input" if !rest.is_empty() => Ok(ContextSpec::Input(rest.to_string())),
             "oci-layout" => {
-                let (store, digest) = after_slashes
+                // STORE[:TAG]@DIGEST: buildx names the layout it registers
+                // in the session by an id, and keeps the tag the user gave.
+                let (name, digest) = after_slashes
                     .split_once('@')
                     .ok_or_else(|| err(format!("{:?} has no @sha256: digest", short(value))))?;
                 crate::llb::validate_digest(digest).map_err(err)?;
+                let store = match name.rsplit_once(':') {
+                    Some((store, tag)) if !tag.contains('/') => store,
+                    _ => name,
+                };
+                if store.is_empty() {
+                    return Err(err(format!("{:?} names no store", short(value))));
+                }
                 Ok(ContextSpec::OciLayout {
                     store: store.to_string(),
                     digest: digest.to_string(),
@@ -210,10 +219,27 @@ pub struct FrontendOptions {
     /// The buildx flags given that this frontend does not apply (each
     /// worth a warning, never silence).
     pub unapplied: Vec<&'static str>,
+    /// The image config of each forwarded input (`input-metadata:NAME`, a
+    /// JSON map whose `containerimage.config` is the config, base64).
+    pub input_configs: BTreeMap<String, Vec<u8>>,
     /// `attest:sbom` (buildx `--sbom`, `--attest type=sbom,...`): the
     /// parameters given (`generator=IMAGE`, ...); `None` when no SBOM is
     /// asked for.
     pub sbom: Option<BTreeMap<String, String>>,
+}
+
+/// The image config in `input-metadata:` JSON (Go's map[string][]byte:
+/// values in base64); empty when it has none.
+fn input_image_config(text: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine;
+    let map: BTreeMap<String, String> =
+        serde_json::from_str(text).map_err(|e| format!("not a JSON map of strings: {e}"))?;
+    match map.get("containerimage.config") {
+        None => Ok(Vec::new()),
+        Some(b64) => base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|e| format!("containerimage.config is not base64: {e}")),
+    }
 }
 
 /// The attestation options, as BuildKit's `attestations.Parse` reads them:
@@ -327,6 +353,7 @@ impl FrontendOptions {
             multi_platform: false,
             cache_imports: Vec::new(),
             unapplied: Vec::new(),
+            input_configs: BTreeMap::new(),
             sbom: attestation(opts, "sbom"),
         };
         for (key, flag) in UNAPPLIED {
@@ -358,11 +385,19 @@ impl FrontendOptions {
             } else if let Some(name) = key.strip_prefix("label:") {
                 out.labels.insert(name.to_string(), value.clone());
             } else if let Some(name) = key.strip_prefix("context:") {
-                // Only the names this build uses; a platform-qualified name
-                // (NAME::os/arch) applies to every platform here too.
+                // Kept as given: a platform-qualified name (NAME::os/arch,
+                // as bake sends a multi-platform target) is picked for the
+                // platform it is used on (Contexts::named).
                 let base = name.split("::").next().unwrap_or(name);
                 out.contexts
-                    .insert(base.to_string(), ContextSpec::parse(base, value)?);
+                    .insert(name.to_string(), ContextSpec::parse(base, value)?);
+            } else if let Some(input) = key.strip_prefix("input-metadata:") {
+                // What bake says of a `target:` context it forwards: its
+                // image config, as dockerui reads it.
+                out.input_configs.insert(
+                    input.to_string(),
+                    input_image_config(value).map_err(|m| invalid(key, m))?,
+                );
             } else {
                 match key.as_str() {
                     "platform" => {
@@ -533,6 +568,49 @@ mod tests {
         assert!(parse(&[("build-arg:BUILDKIT_ATTEST_SBOM", "")]).is_some());
         assert_eq!(parse(&[("attest:sbom", "disabled=true")]), None);
         assert_eq!(parse(&[("attest:provenance", "mode=max")]), None);
+    }
+
+    #[test]
+    fn bake_and_oci_layout_contexts_are_read_as_buildx_sends_them() {
+        let d = format!("sha256:{}", "a".repeat(64));
+        let opts: BTreeMap<String, String> = [
+            ("context:golang::linux/amd64", "input:golang::linux/amd64".to_string()),
+            (
+                "input-metadata:golang::linux/amd64",
+                // {"containerimage.config": base64 of {"config":{"Env":["A=1"]}}}
+                r#"{"containerimage.config":"eyJjb25maWciOnsiRW52IjpbIkE9MSJdfX0=","containerimage.buildinfo":"e30="}"#.to_string(),
+            ),
+            ("context:alpine", format!("oci-layout://0123abcd:latest@{d}")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let o = FrontendOptions::parse(&opts).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            o.contexts.get("golang::linux/amd64"),
+            Some(&ContextSpec::Input("golang::linux/amd64".into()))
+        );
+        assert_eq!(
+            o.input_configs
+                .get("golang::linux/amd64")
+                .map(Vec::as_slice),
+            Some(&br#"{"config":{"Env":["A=1"]}}"#[..])
+        );
+        assert_eq!(
+            o.contexts.get("alpine"),
+            Some(&ContextSpec::OciLayout {
+                store: "0123abcd".into(),
+                digest: d.clone()
+            }),
+            "the tag is not part of the store's id"
+        );
+        let bad: BTreeMap<String, String> =
+            [("input-metadata:x".to_string(), "not json".to_string())].into();
+        let e = FrontendOptions::parse(&bad)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("input-metadata:x"), "{e}");
     }
 
     #[test]

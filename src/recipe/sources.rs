@@ -43,8 +43,12 @@ pub enum Named {
     /// `docker-image://...`: resolved like the recipe's own pin.
     Image(ImageRef),
     /// Any other context (local directory, git, oci-layout, a forwarded
-    /// input): used as a filesystem.
-    Tree(State),
+    /// input): used as a filesystem, with the image config it came with
+    /// (an OCI layout's, a bake target's), if any.
+    Tree {
+        state: State,
+        config: Option<ImageMeta>,
+    },
 }
 
 /// Where the recipe's inputs come from.
@@ -98,11 +102,12 @@ pub async fn base_image<I: Inputs>(
     recipe_key: Vec<SourceLocation>,
 ) -> Result<BaseImage, SourceError> {
     let image = match inputs.named_context(name)? {
-        Some(Named::Tree(state)) => {
+        Some(Named::Tree { state, config }) => {
+            let config = config.unwrap_or_else(|| inputs.tree_config(pin));
             return Ok(BaseImage {
                 state: state
                     .with_platform(build_platform)
-                    .with_image_config(&inputs.tree_config(pin)),
+                    .with_image_config(&config),
                 from_named_context: true,
                 reference: None,
             });
@@ -143,7 +148,7 @@ pub async fn base_image<I: Inputs>(
 /// (`tailscale`, `busybox`); `None` means the recipe's own.
 pub fn source_tree<I: Inputs>(inputs: &I, name: &str) -> Result<Option<State>, SourceError> {
     Ok(inputs.named_context(name)?.map(|named| match named {
-        Named::Tree(state) => state,
+        Named::Tree { state, .. } => state,
         Named::Image(r) => Source::image(&r)
             .named(format!("[context {name}] {r}"))
             .state(),

@@ -326,3 +326,31 @@ fn a_failed_step_shows_the_recipe_line_that_made_it_as_a_failed_run_does() {
         "e2e: ours:\n{ours_log}\ne2e: the Dockerfile frontend's:\n{theirs_log}\ne2e: history:\n{record}"
     );
 }
+
+#[test]
+#[ignore = "needs the BuildKit daemons and served sources: run scripts/test"]
+fn every_recipe_mistake_is_reported_at_once_each_line_marked() {
+    let daemon = Daemon::today();
+    let out = daemon.buildx(
+        &stub(
+            "Dockerfile.mistakes",
+            "[tailscale]\nversion = \"latest\"\n\n[busybox]\nsha256 = \"abc\"\nurl = \"ftp://x\"\n",
+        ),
+        &["--network", "none"],
+    );
+    let log = out.log();
+    assert!(!out.output.status.success(), "{log}");
+    assert!(log.contains("3 problems in the recipe:"), "{log}");
+    for key in ["tailscale.version", "busybox.sha256", "busybox.url"] {
+        assert!(log.contains(key), "{key}:\n{log}");
+    }
+    assert_eq!(
+        marked_lines(&log),
+        [
+            "3 | >>> version = \"latest\"",
+            "6 | >>> sha256 = \"abc\"",
+            "7 | >>> url = \"ftp://x\""
+        ],
+        "{log}"
+    );
+}

@@ -16,6 +16,7 @@ mod conversation;
 mod elf;
 mod faults;
 mod harness;
+mod named_contexts;
 mod next;
 mod private;
 mod progress;
