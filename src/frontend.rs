@@ -5,10 +5,13 @@
 use crate::gateway::contexts::NamedContext;
 use crate::gateway::subrequests::{CheckReport, CheckWarning, Outline, OutlineArg, TargetInfo};
 use crate::gateway::{self, Attestation, Built, Client, GatewayError};
-use crate::llb::{Cap, FileActions, OpOptions, SourceFile, SourceRange, State};
+use std::collections::BTreeMap;
+
+use crate::llb::{Cap, CopyOptions, FileActions, OpOptions, SourceFile, SourceRange, State};
 use crate::recipe::{
-    self, BuildRequest, DaemonSupport, INPUT_NAMES, Inputs, Named, Recipe, RecipeError,
-    RequestOptions, SbomSource, SourceError, Target, Unresolved, image, key_range, sbom, validate,
+    self, BuildRequest, DaemonSupport, INPUT_NAMES, Inputs, Named, PlatformResult, Recipe,
+    RecipeError, RequestOptions, SbomSource, SourceError, Target, Unresolved, image, key_range,
+    sbom, validate,
 };
 
 /// The mikrotik-tailscale frontend.
@@ -248,9 +251,17 @@ fn unused_named_contexts(client: &Client) -> Vec<String> {
 async fn build(req: &BuildRequest, client: &Client) -> Result<Vec<Built>, GatewayError> {
     client.read_dockerignore().await?;
     let results = recipe::build(req, client).await.map_err(frontend_error)?;
-    let with_sbom = client.options().sbom.is_some();
+    let mut facts = if client.options().sbom.is_some() {
+        sbom_facts(client, &results)
+            .await?
+            .into_iter()
+            .map(Some)
+            .collect()
+    } else {
+        vec![None; results.len()]
+    };
     let mut built = Vec::with_capacity(results.len());
-    for r in results {
+    for (r, facts) in results.into_iter().zip(facts.drain(..)) {
         let image_config = match &r.image_config {
             Some(cfg) => Some(
                 image::config_json(cfg).map_err(|source| GatewayError::Encode {
@@ -260,10 +271,9 @@ async fn build(req: &BuildRequest, client: &Client) -> Result<Vec<Built>, Gatewa
             ),
             None => None,
         };
-        let attestations = if with_sbom {
-            vec![sbom_attestation(req, client, &r.sbom).await?]
-        } else {
-            Vec::new()
+        let attestations = match facts {
+            Some(files) => vec![sbom_attestation(req, &r.sbom, &files)?],
+            None => Vec::new(),
         };
         built.push(Built {
             platform: r.platform,
@@ -276,30 +286,66 @@ async fn build(req: &BuildRequest, client: &Client) -> Result<Vec<Built>, Gatewa
     Ok(built)
 }
 
+/// One platform's SBOM fact files, by name.
+type Facts = BTreeMap<&'static str, Vec<u8>>;
+
+/// Every platform's SBOM facts, from one solve of them all side by side
+/// (`/<i>/` for the i-th platform), so the platforms build in parallel
+/// as they do without `--sbom`; one read per file.
+async fn sbom_facts(
+    client: &Client,
+    results: &[PlatformResult],
+) -> Result<Vec<Facts>, GatewayError> {
+    let mut actions = FileActions::new();
+    for (i, r) in results.iter().enumerate() {
+        actions = actions.copy(
+            &r.sbom.facts,
+            "/",
+            &format!("/{i}"),
+            CopyOptions {
+                dir_copy_contents: true,
+                create_dest_path: true,
+                ..CopyOptions::default()
+            },
+        );
+    }
+    let all = State::scratch()
+        .file(actions)
+        .named("[sbom] what each platform's result holds")
+        .state();
+    let paths: Vec<String> = (0..results.len())
+        .flat_map(|i| sbom::FACT_FILES.iter().map(move |f| format!("/{i}/{f}")))
+        .collect();
+    let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let mut files = client
+        .solve_and_read(&all, &paths, "the SBOM facts")
+        .await?
+        .into_iter();
+    Ok(results
+        .iter()
+        .map(|_| {
+            sbom::FACT_FILES
+                .iter()
+                .map(|name| (*name, files.next().unwrap_or_default()))
+                .collect()
+        })
+        .collect())
+}
+
 /// Where the SPDX document sits in its attestation's result.
 const SBOM_FILE: &str = "/sbom.spdx.json";
 
-/// The SBOM of one platform's result: its facts are solved (which builds
-/// the result) and read, and the document made from them is the
-/// attestation's one file.
-async fn sbom_attestation(
+/// The SBOM attestation of one platform's result: the document made from
+/// its facts, as the attestation's one file.
+fn sbom_attestation(
     req: &BuildRequest,
-    client: &Client,
     source: &SbomSource,
+    facts: &Facts,
 ) -> Result<Attestation, GatewayError> {
-    let platform = &source.platform;
-    let files = client
-        .solve_and_read(
-            &source.facts,
-            &sbom::FACT_FILES,
-            &format!("the SBOM facts of {platform}"),
-        )
-        .await?;
-    let files = sbom::FACT_FILES.iter().copied().zip(files).collect();
-    let document = sbom::document(req, source, &files).map_err(frontend_error)?;
+    let document = sbom::document(req, source, facts).map_err(frontend_error)?;
     let state = State::scratch()
         .file(FileActions::new().mkfile(SBOM_FILE, 0o644, document))
-        .named(format!("[sbom {platform}] SPDX document"))
+        .named(format!("[sbom {}] SPDX document", source.platform))
         .state();
     Ok(Attestation {
         state,

@@ -100,6 +100,8 @@ pub struct Contexts {
     platform: Option<Platform>,
     /// Image configs of contexts (by key) that came with one.
     configs: BTreeMap<String, ImageMeta>,
+    /// A subrequest (`--check`): bake's `target:` contexts are unbuilt.
+    subrequest: bool,
     /// Definitions BuildKit forwarded (`context`, `dockerfile`, `input:`s).
     forwarded: BTreeMap<String, pb::Definition>,
     asked: Mutex<BTreeSet<String>>,
@@ -134,6 +136,7 @@ impl Contexts {
             specs,
             platform: None,
             configs: BTreeMap::new(),
+            subrequest: false,
             forwarded,
             asked: Mutex::new(BTreeSet::new()),
             excludes: Mutex::new(Vec::new()),
@@ -145,6 +148,12 @@ impl Contexts {
     /// Picks `NAME::<platform>` contexts for `platform`.
     pub fn for_platform(mut self, platform: &Platform) -> Self {
         self.platform = Some(platform.clone());
+        self
+    }
+
+    /// For a subrequest, which sees bake `target:` contexts unbuilt.
+    pub fn for_subrequest(mut self, subrequest: bool) -> Self {
+        self.subrequest = subrequest;
         self
     }
 
@@ -307,6 +316,20 @@ impl Contexts {
                 Source::raw(&format!("oci-layout://{dummy}"), &attrs)
                     .named(format!("{label} OCI load from client"))
                     .state()
+            }
+            // Only a subrequest sees one (a build gets `input:`): --check
+            // makes the graph over an empty stand-in; nothing is built.
+            ContextSpec::Target(target) => {
+                if !self.subrequest {
+                    return Err(ContextError::Invalid {
+                        name: short(name),
+                        message: format!(
+                            "target:{} is a bake target that buildx did not build for this request",
+                            short(target)
+                        ),
+                    });
+                }
+                State::scratch()
             }
             ContextSpec::Input(input) => {
                 let def = self
@@ -483,6 +506,22 @@ mod tests {
             &[],
         );
         assert_eq!(unasked.unused(), ["alpine"]);
+    }
+
+    #[test]
+    fn an_unbuilt_bake_target_serves_a_subrequest_only() {
+        let build = contexts(&[("golang", "target:golang")], &[]);
+        let e = build
+            .named("golang")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("bake target that buildx did not build"), "{e}");
+        let check = contexts(&[("golang", "target:golang")], &[]).for_subrequest(true);
+        assert!(matches!(
+            check.named("golang"),
+            Ok(Some(NamedContext::State(_, None)))
+        ));
     }
 
     #[test]

@@ -372,6 +372,7 @@ impl Client {
             options.remote_context.clone(),
         )
         .for_platform(&build_platform)
+        .for_subrequest(options.request_id.is_some())
         .with_configs(configs);
         Ok(Client {
             bridge,

@@ -124,6 +124,10 @@ pub enum ContextSpec {
     OciLayout { store: String, digest: String },
     /// `input:NAME`: an input BuildKit forwarded to the frontend.
     Input(String),
+    /// `target:NAME`: a bake target. buildx builds it and sends `input:`
+    /// instead for a build; a subrequest (`--call outline`, `--check`)
+    /// gets the name as written.
+    Target(String),
 }
 
 impl ContextSpec {
@@ -148,6 +152,7 @@ impl ContextSpec {
                 .map_err(|e| err(e.to_string())),
             "local" if !rest.is_empty() => Ok(ContextSpec::Local(rest.to_string())),
             "input" if !rest.is_empty() => Ok(ContextSpec::Input(rest.to_string())),
+            "target" if !rest.is_empty() => Ok(ContextSpec::Target(rest.to_string())),
             "oci-layout" => {
                 // STORE[:TAG]@DIGEST: buildx names the layout it registers
                 // in the session by an id, and keeps the tag the user gave.

@@ -144,6 +144,24 @@ fn a_git_repository_is_a_main_context() {
         &["--target", "tags"],
     )
     .expect_failure(&["no-such-branch"]);
+
+    // The query spelling with a subdirectory (buildx asks the frontend
+    // for moby.buildkit.frontend.gitquerystring first): the context in
+    // router/ of another repository.
+    let nested = out_dir("remote-git-nested");
+    let _ = std::fs::remove_dir_all(&nested);
+    harness::copy_dir(
+        &remote_tree(&daemon, "remote-git-tree"),
+        &nested.join("router"),
+    );
+    let nested_url = serve_repository(&nested, "mtts-e2e-nested.git");
+    let (build, dest) = busybox_of(
+        &daemon,
+        &format!("{nested_url}?ref=main&subdir=router"),
+        "remote-git-subdir",
+        &[],
+    );
+    assert_remote_applet_built(&build, &dest, "a git context as ?ref=main&subdir=router");
 }
 
 #[test]
