@@ -49,8 +49,10 @@ fn dockerfile_frontend_failure(
     log
 }
 
-/// `docker buildx history inspect` of the newest build whose Dockerfile
-/// was `dockerfile` (other tests build beside this one).
+/// `docker buildx history inspect` of the newest failed build whose
+/// Dockerfile was `dockerfile` (other tests build beside this one, so the
+/// newest record is not always it; buildx writes no metadata file for a
+/// failed build to name its ref).
 fn history_record(daemon: &Daemon, dockerfile: &str) -> String {
     let text = |cmd: &mut Command| {
         let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
@@ -65,11 +67,14 @@ fn history_record(daemon: &Daemon, dockerfile: &str) -> String {
             .docker()
             .args(["buildx", "history", "ls", "--format", "json"]),
     );
-    for line in list.lines().take(20) {
+    for line in list.lines() {
         let record: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
         let Some(reference) = record["ref"].as_str() else {
             continue;
         };
+        if record["status"] != "Error" {
+            continue;
+        }
         let id = reference.rsplit('/').next().unwrap_or(reference);
         let shown = text(daemon.docker().args(["buildx", "history", "inspect", id]));
         if shown
