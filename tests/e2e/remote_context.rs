@@ -147,7 +147,9 @@ fn a_git_repository_is_a_main_context() {
 
     // The query spelling with a subdirectory (buildx asks the frontend
     // for moby.buildkit.frontend.gitquerystring first): the context in
-    // router/ of another repository.
+    // router/ of another repository, whose root has no Dockerfile, so the
+    // build finds the stub only in the subdirectory. The tags target: the
+    // same source and patches as the other builds, so nothing compiles.
     let nested = out_dir("remote-git-nested");
     let _ = std::fs::remove_dir_all(&nested);
     harness::copy_dir(
@@ -155,13 +157,12 @@ fn a_git_repository_is_a_main_context() {
         &nested.join("router"),
     );
     let nested_url = serve_repository(&nested, "mtts-e2e-nested.git");
-    let (build, dest) = busybox_of(
+    buildx_url(
         &daemon,
         &format!("{nested_url}?ref=main&subdir=router"),
-        "remote-git-subdir",
-        &[],
-    );
-    assert_remote_applet_built(&build, &dest, "a git context as ?ref=main&subdir=router");
+        &["--target", "tags"],
+    )
+    .assert_ok("a git context as ?ref=main&subdir=router");
 }
 
 #[test]
