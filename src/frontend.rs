@@ -251,7 +251,7 @@ fn unused_named_contexts(client: &Client) -> Vec<String> {
 async fn build(req: &BuildRequest, client: &Client) -> Result<Vec<Built>, GatewayError> {
     client.read_dockerignore().await?;
     let results = recipe::build(req, client).await.map_err(frontend_error)?;
-    let mut facts = if client.options().sbom.is_some() {
+    let facts: Vec<Option<Facts>> = if client.options().sbom.is_some() {
         sbom_facts(client, &results)
             .await?
             .into_iter()
@@ -261,7 +261,7 @@ async fn build(req: &BuildRequest, client: &Client) -> Result<Vec<Built>, Gatewa
         vec![None; results.len()]
     };
     let mut built = Vec::with_capacity(results.len());
-    for (r, facts) in results.into_iter().zip(facts.drain(..)) {
+    for (r, facts) in results.into_iter().zip(facts) {
         let image_config = match &r.image_config {
             Some(cfg) => Some(
                 image::config_json(cfg).map_err(|source| GatewayError::Encode {

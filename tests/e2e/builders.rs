@@ -500,33 +500,12 @@ fn buildx_docker_container_driver_pushes_three_platforms() {
     );
 
     // What the registry holds: one manifest per platform.
-    let raw = run(buildx(&daemon, &config).args(["imagetools", "inspect", "--raw", &image]));
-    let index: serde_json::Value = serde_json::from_str(&raw).unwrap_or_else(|e| panic!("{e}"));
-    let manifests: Vec<(String, String)> = index["manifests"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|m| {
-            let p = &m["platform"];
-            let mut platform = format!(
-                "{}/{}",
-                p["os"].as_str().unwrap_or_default(),
-                p["architecture"].as_str().unwrap_or_default()
-            );
-            if let Some(v) = p["variant"].as_str() {
-                platform = format!("{platform}/{v}");
-            }
-            (
-                platform,
-                m["digest"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
+    let (manifests, _) = index_manifests(&daemon, &config, &image);
     let mut listed: Vec<&str> = manifests.iter().map(|(p, _)| p.as_str()).collect();
     listed.sort_unstable();
     let mut want = mtts_frontend::recipe::SUPPORTED_PLATFORMS.to_vec();
     want.sort_unstable();
-    assert_eq!(listed, want, "imagetools inspect {image}:\n{raw}");
+    assert_eq!(listed, want, "imagetools inspect {image}: {manifests:?}");
 
     // linux/amd64: the same layers as docker 28's.
     let configs = run(buildx(&daemon, &config).args([

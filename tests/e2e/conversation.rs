@@ -37,13 +37,8 @@ fn dockerfile_frontend_failure(
         "none",
     ])
     .arg(&dir);
-    let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!out.status.success(), "{log}");
+    let (ok, log) = crate::harness::try_run(&mut cmd);
+    assert!(!ok, "{log}");
     assert_eq!(marked_lines(&log), [marked], "{log}");
     assert_excerpt_shape(&log);
     log
@@ -54,14 +49,7 @@ fn dockerfile_frontend_failure(
 /// newest record is not always it; buildx writes no metadata file for a
 /// failed build to name its ref).
 fn history_record(daemon: &Daemon, dockerfile: &str) -> String {
-    let text = |cmd: &mut Command| {
-        let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    };
+    let text = |cmd: &mut Command| crate::harness::try_run(cmd).1;
     let list = text(
         daemon
             .docker()
