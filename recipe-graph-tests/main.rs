@@ -859,7 +859,32 @@ fn renovate_regexes_match_every_pin() {
             image("tonistiigi/xx", &recipe.images.xx),
         ]
     );
-    assert_eq!(managers.len(), 2, "no pins outside the Dockerfile");
+    // The bake file's golang is the recipe's, in the file and in the README
+    // that shows it whole.
+    for file in ["docs/docker-bake.hcl", "README.md"] {
+        assert_eq!(
+            matches_in(file, &managers[1]),
+            [image("golang", &recipe.images.golang)],
+            "{file}"
+        );
+    }
+    assert_eq!(
+        managers.len(),
+        2,
+        "no pins outside the Dockerfile and the bake file"
+    );
+}
+
+#[test]
+fn the_readme_shows_the_bake_file_the_e2e_runs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let hcl = std::fs::read_to_string(root.join("docs/docker-bake.hcl")).unwrap_or_default();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap_or_default();
+    assert!(hcl.contains("target \"image\"") && hcl.contains("target \"tailscale\""));
+    assert!(
+        readme.contains(&format!("```hcl\n{hcl}```\n")),
+        "README.md must show docs/docker-bake.hcl whole, as it is"
+    );
 }
 
 #[test]

@@ -12,6 +12,7 @@
 #[path = "../common/image_config.rs"]
 mod image_config;
 
+mod bake;
 mod conversation;
 mod elf;
 mod faults;
