@@ -35,6 +35,9 @@ struct Args {
     /// The bump build's versions, for its row ("v1.102.1 to v1.102.2").
     #[arg(long)]
     bump: String,
+    /// The machine's cores, for the CPU rows.
+    #[arg(long)]
+    cores: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -72,6 +75,8 @@ fn is_source(name: &str) -> bool {
 #[derive(Clone, Copy)]
 enum Metric {
     Wall,
+    /// The CPU seconds the machine spent during the build (/proc/stat).
+    Cpu,
     StepTime,
     Steps,
     Execs,
@@ -125,11 +130,16 @@ impl Bench {
     }
 
     fn metric(&self, side: Side, round: usize, run: &str, what: Metric) -> anyhow::Result<f64> {
-        if let Metric::Wall = what {
+        if let Metric::Wall | Metric::Cpu = what {
+            let extension = if let Metric::Wall = what {
+                "wall"
+            } else {
+                "cpu"
+            };
             let path = self
                 .args
                 .work
-                .join(format!("rounds/{}-{round}-{run}.wall", side.name()));
+                .join(format!("rounds/{}-{round}-{run}.{extension}", side.name()));
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading {}", path.display()))?;
             return text
@@ -141,7 +151,7 @@ impl Bench {
         let execs = || self.exec_steps(side, &steps);
         let count = |n: usize| n as f64;
         Ok(match what {
-            Metric::Wall => unreachable!("handled above"),
+            Metric::Wall | Metric::Cpu => unreachable!("handled above"),
             Metric::StepTime => Self::executed(&steps)
                 .iter()
                 .filter_map(|s| s.done)
@@ -232,13 +242,14 @@ impl Bench {
         ))
     }
 
-    /// "wall s (N steps) / ...".
+    /// "wall s (N steps, C CPU-s) / ...".
     fn rebuild(&self, run: &str) -> anyhow::Result<String> {
         let side = |s| -> anyhow::Result<String> {
             Ok(format!(
-                "{} s ({} steps)",
+                "{} s ({} steps, {} CPU-s)",
                 number(self.median(s, run, Metric::Wall)?),
-                number(self.median(s, run, Metric::Steps)?)
+                number(self.median(s, run, Metric::Steps)?),
+                number(self.median(s, run, Metric::Cpu)?)
             ))
         };
         Ok(format!("{} / {}", side(Side::Ours)?, side(Side::Original)?))
@@ -293,6 +304,7 @@ fn main() -> anyhow::Result<()> {
     let mut row = |name: &str, value: String| rows.push((name.to_string(), value));
     let cold = [
         ("cold 3-platform build: wall time", Metric::Wall, " s"),
+        ("cold: CPU time of the whole machine", Metric::Cpu, " CPU-s"),
         ("cold: steps' durations, summed", Metric::StepTime, " s"),
         ("cold: exec steps run", Metric::Execs, ""),
         ("cold: steps downloading Go modules", Metric::Downloads, ""),
@@ -311,13 +323,36 @@ fn main() -> anyhow::Result<()> {
     for (name, what, unit) in cold {
         row(name, bench.pair("cold", what, unit)?);
     }
+    // How close the cold build comes to the machine's limit: CPU seconds
+    // per wall second, out of the cores there are.
+    let busy = |side: Side| -> anyhow::Result<String> {
+        Ok(number(
+            bench.median(side, "cold", Metric::Cpu)? / bench.median(side, "cold", Metric::Wall)?,
+        ))
+    };
+    row(
+        &format!(
+            "cold: cores kept busy (CPU-s per second, of {})",
+            bench.args.cores
+        ),
+        format!("{} / {}", busy(Side::Ours)?, busy(Side::Original)?),
+    );
     let bump = format!("rebuild after only a Tailscale bump ({})", bench.args.bump);
+    let ci_bump = format!(
+        "CI: Tailscale bump ({}), new builder, registry cache only",
+        bench.args.bump
+    );
     let rebuilds = [
         ("fully cached rebuild", "cached"),
         ("rebuild after only OCI_VERSION", "oci"),
         (&bump, "bump"),
         ("rebuild after editing only patches/", "patches"),
         ("rebuild after editing only the applet list", "applets"),
+        (&ci_bump, "ci-bump"),
+        (
+            "CI: editing only patches/, new builder, registry cache only",
+            "ci-patches",
+        ),
     ];
     for (name, run) in rebuilds {
         row(name, bench.rebuild(run)?);
@@ -363,9 +398,10 @@ fn main() -> anyhow::Result<()> {
     }
     println!();
     println!(
-        "cold wall time ratio {}, Tailscale bump ratio {}",
+        "cold wall time ratio {}, Tailscale bump ratio {}, CI bump ratio {}",
         bench.ratio("cold")?,
-        bench.ratio("bump")?
+        bench.ratio("bump")?,
+        bench.ratio("ci-bump")?
     );
     Ok(())
 }
