@@ -101,6 +101,59 @@ fn every_exec_runs_on_the_build_platform() {
     }
 }
 
+/// Apple Silicon laptops and arm64 CI runners build with
+/// BUILDPLATFORM=linux/arm64: every exec runs there and every base image is
+/// that platform's, each target is compiled with exactly the settings an
+/// amd64 host gives it, and nothing in the graph assumes an amd64 machine.
+#[test]
+fn an_arm64_build_host_runs_every_step_itself_with_the_same_settings() {
+    const ARM64: &str = "linux/arm64";
+    let on_arm64 = |platforms: &[&str]| {
+        let mut a = args(platforms, &[]);
+        a.build_platform = Some(ARM64.to_string());
+        graph_of(&a)
+    };
+    let g = on_arm64(&ALL);
+    let from_amd64 = graph_of(&args(&ALL, &[]));
+    let mut execs = 0;
+    for v in &g.vertices {
+        if matches!(v.kind(), "exec" | "image") {
+            execs += usize::from(v.kind() == "exec");
+            assert_eq!(
+                v.platform().map(|p| p.to_string()).as_deref(),
+                Some(ARM64),
+                "{} is not the arm64 host's",
+                v.describe()
+            );
+        }
+    }
+    assert!(execs >= 10);
+    let exec_of = |g: &Graph, name: &str| one(g, name).exec().cloned().unwrap_or_default();
+    for p in ALL {
+        for step in [
+            format!("[tailscale {p}] go build"),
+            format!("[tailscale {p}] upx --lzma --best"),
+            format!("[busybox {p}] xx-apk add musl-dev gcc linux-headers"),
+            format!("[busybox {p}] make"),
+            format!("[busybox {p}] upx --lzma --best"),
+        ] {
+            let (here, there) = (exec_of(&g, &step), exec_of(&from_amd64, &step));
+            assert_eq!(here.meta, there.meta, "{step}: not what an amd64 host runs");
+            assert_eq!(here.mounts.len(), there.mounts.len(), "{step}");
+        }
+    }
+    // With arm targets only, no step names amd64 or x86_64 anywhere.
+    let g = on_arm64(&ALL[1..]);
+    for v in &g.vertices {
+        let text = format!("{:?} {:?}", v.op, v.metadata);
+        assert!(
+            !text.contains("amd64") && !text.contains("x86_64"),
+            "{} assumes an amd64 machine: {text}",
+            v.describe()
+        );
+    }
+}
+
 #[test]
 fn shared_steps_are_one_vertex_for_three_platforms() {
     let g = graph_of(&args(&ALL, &[]));
