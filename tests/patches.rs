@@ -1,10 +1,12 @@
 //! The embedded `apply-patches` script, run as the recipe runs it (`sh -euc`,
 //! the paths in the environment) on scratch trees: name order across
 //! `.diff` and `.patch`, deletions, refused renames, hostile directory
-//! names, and the verbosity-filter rule. Each case runs with the system's
-//! GNU patch and, where a busybox is installed (`scripts/test` installs
-//! Debian's busybox-static), with busybox's patch, which the golang:alpine
-//! image has.
+//! names, the verbosity-filter rule, and hunks that need fuzz. Each case
+//! runs under the system's shell and GNU tools and, where a busybox is
+//! installed (`scripts/test` installs Debian's busybox-static), entirely
+//! under busybox, as in the golang:alpine image: its `sh` (ash) runs the
+//! script with only busybox's applets on the PATH (`patch`, `cp`, `find`,
+//! `sort`, `grep`, `awk`, ...).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -13,8 +15,8 @@ const SCRIPT: &str = include_str!("../src/recipe/scripts/apply-patches.sh");
 /// Stands for the frontend's built-in filter file.
 const BUILTIN_FILTER: &str = "package main\n\n// the built-in filter\n";
 
-/// Which `patch` runs the script: the system's, or busybox's applet.
-#[derive(Clone, Copy, Debug)]
+/// What runs the script: the system's shell and tools, or busybox alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum PatchTool {
     System,
     Busybox,
@@ -55,8 +57,15 @@ impl Trees {
         std::fs::create_dir_all(root.join("patches")).unwrap_or_else(|e| panic!("{e}"));
         std::fs::create_dir_all(root.join("bin")).unwrap_or_else(|e| panic!("{e}"));
         if let (PatchTool::Busybox, Some(bb)) = (tool, busybox()) {
-            std::os::unix::fs::symlink(bb, root.join("bin/patch"))
-                .unwrap_or_else(|e| panic!("{e}"));
+            // Every applet, as Alpine's /bin and /usr/bin have them.
+            let list = Command::new(&bb)
+                .arg("--list")
+                .output()
+                .unwrap_or_else(|e| panic!("{}: {e}", bb.display()));
+            for applet in String::from_utf8_lossy(&list.stdout).lines() {
+                std::os::unix::fs::symlink(&bb, root.join("bin").join(applet))
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
         }
         Trees { root, tool }
     }
@@ -75,12 +84,16 @@ impl Trees {
 
     /// Runs the script; (success, output).
     fn apply(&self, verbosity_filter: bool) -> (bool, String) {
-        let path = format!(
-            "{}:{}",
-            self.root.join("bin").display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let mut cmd = Command::new("sh");
+        let bin = self.root.join("bin");
+        let (shell, path) = match self.tool {
+            PatchTool::System => (
+                PathBuf::from("sh"),
+                std::env::var("PATH").unwrap_or_default(),
+            ),
+            // busybox's ash, and nothing but its applets to call.
+            PatchTool::Busybox => (bin.join("sh"), bin.display().to_string()),
+        };
+        let mut cmd = Command::new(shell);
         cmd.args(["-euc", SCRIPT, "apply-patches"])
             .env("PATH", path)
             .env("MTTS_PATCHES", self.root.join("patches"))
@@ -237,5 +250,41 @@ fn a_tree_that_is_not_tailscale_is_named_before_anything_is_copied() {
             "{log}"
         );
         assert!(!log.contains("cp:"), "{log}");
+    }
+}
+
+/// A hunk whose context no longer matches the tree exactly: GNU patch
+/// alone would apply it with fuzz, busybox's patch refuses it. The script
+/// refuses it under both, naming the diff and what to do.
+#[test]
+fn a_diff_that_needs_fuzz_is_refused_naming_it() {
+    let tree = "package main\n\nfunc a() {}\n\nfunc b() {\n\tprintln(\"b\")\n}\n";
+    // Written against a tree whose first line was a comment, not `package main`.
+    let stale = "--- a/main.go\n+++ b/main.go\n@@ -1,7 +1,7 @@\n // Package main\n \n func a() {}\n \n func b() {\n-\tprintln(\"b\")\n+\tprintln(\"B\")\n }\n";
+    for tool in tools() {
+        let t = Trees::new("fuzz", tool);
+        t.write("src/main.go", tree);
+        t.write("patches/05-stale.diff", stale);
+        if tool == PatchTool::System {
+            // It does need fuzz: plain GNU patch takes it.
+            let scratch = t.root.join("gnu");
+            std::fs::create_dir_all(&scratch).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::write(scratch.join("main.go"), tree).unwrap_or_else(|e| panic!("{e}"));
+            let out = Command::new("patch")
+                .args(["-p1", "-i"])
+                .arg(t.root.join("patches/05-stale.diff"))
+                .current_dir(&scratch)
+                .output()
+                .unwrap_or_else(|e| panic!("patch: {e}"));
+            let said = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success() && said.contains("fuzz"), "{said}");
+        }
+        let (ok, log) = t.apply(true);
+        assert!(!ok, "{log}");
+        assert!(
+            log.contains("patches/05-stale.diff") && log.contains("needs refreshing"),
+            "{log}"
+        );
+        assert_eq!(t.read("src/main.go").as_deref(), Some(tree), "{log}");
     }
 }

@@ -8,7 +8,7 @@
 # Rules (README, "Recipe"):
 #   patches/*.go            -> cmd/tailscaled/ (the package of the binary)
 #   patches/<dir>/.../file  -> <dir>/.../file (mirrors the tree)
-#   patches/*.diff|*.patch  -> applied with patch -p1, all in one name order,
+#   patches/*.diff|*.patch  -> applied with patch -p1 (no fuzz), all in one name order,
 #                              after the overlays; a file a diff deletes is
 #                              removed; git renames, copies and binary diffs
 #                              are refused, naming the file
@@ -35,6 +35,13 @@ if [ ! -d "$dir" ]; then
 	exit 0
 fi
 cd -- "$MTTS_SRC" || exit 1
+# busybox's patch (the golang:alpine image's) applies a hunk only where its
+# context matches exactly; GNU patch would take it with fuzz. GNU is made
+# as strict, so a diff that applies in one golang image applies in all.
+exact=""
+if patch --version 2>/dev/null | grep -q '^GNU patch'; then
+	exact=--fuzz=0
+fi
 for f in "$dir"/*.go; do
 	[ -f "$f" ] || continue
 	echo "overlay ${f#"$dir"/} -> cmd/tailscaled/"
@@ -54,8 +61,8 @@ done
 			exit 1
 		fi
 		echo "apply $p"
-		patch -p1 -i "$dir/$p" </dev/null || {
-			echo "error: patches/$p does not apply to this Tailscale tree" >&2
+		patch -p1 ${exact:+"$exact"} -i "$dir/$p" </dev/null || {
+			echo "error: patches/$p does not apply to this Tailscale tree: every hunk must match exactly (busybox patch takes no fuzz), so the patch needs refreshing against this version" >&2
 			exit 1
 		}
 		# A diff to /dev/null deletes its file; patch tools differ in whether
