@@ -130,12 +130,13 @@ impl Bench {
     }
 
     fn metric(&self, side: Side, round: usize, run: &str, what: Metric) -> anyhow::Result<f64> {
-        if let Metric::Wall | Metric::Cpu = what {
-            let extension = if let Metric::Wall = what {
-                "wall"
-            } else {
-                "cpu"
-            };
+        // Wall and CPU time: what scripts/bench wrote beside the log.
+        let recorded = match what {
+            Metric::Wall => Some("wall"),
+            Metric::Cpu => Some("cpu"),
+            _ => None,
+        };
+        if let Some(extension) = recorded {
             let path = self
                 .args
                 .work

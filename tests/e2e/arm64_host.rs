@@ -12,6 +12,7 @@
 #[allow(dead_code)]
 mod image_config;
 
+mod builder_store;
 #[allow(dead_code)]
 mod elf;
 #[allow(dead_code)]
@@ -25,6 +26,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
+use builder_store::{buildx_with_store, remote_builder};
 use harness::{Build, Daemon, env, fixture, out_dir, run, stub_for};
 
 const BUILDER: &str = "mtts-arm64-host";
@@ -55,15 +57,8 @@ fn an_arm64_build_host_builds_busybox_for_amd64() {
     let daemon = Daemon::today();
     let registry = env("MTTS_E2E_REGISTRY");
     let addr = env("MTTS_E2E_ARM64_BUILDKITD_ADDR");
-    let config = out_dir("arm64-host/buildx");
-    let _ = std::fs::remove_dir_all(&config);
-    std::fs::create_dir_all(&config).unwrap_or_else(|e| panic!("{e}"));
-    let buildx = || {
-        let mut cmd = daemon.docker();
-        cmd.env("BUILDX_CONFIG", &config).arg("buildx");
-        cmd
-    };
-    run(buildx().args(["create", "--name", BUILDER, "--driver", "remote", &addr]));
+    let config = remote_builder(&daemon, "arm64-host/buildx", BUILDER, &addr);
+    let buildx = || buildx_with_store(&daemon, &config);
     let inspect = run(buildx().args(["inspect", "--bootstrap", BUILDER]));
     // The configured platform comes first: the worker's default, which a
     // frontend takes as the build platform (BuildKit appends what else the

@@ -17,6 +17,7 @@
 #[path = "../common/image_config.rs"]
 mod image_config;
 
+mod builder_store;
 #[allow(dead_code)]
 mod harness;
 #[allow(dead_code)]
@@ -27,6 +28,7 @@ mod progress;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use builder_store::{buildx_with_store, remote_builder};
 use harness::{Daemon, env, fixture, out_dir, run, stub, stub_for, try_run};
 use mtts_frontend::recipe::IMAGE_INPUTS;
 use oci::{Oci, PlatformImage};
@@ -71,19 +73,11 @@ fn registry_build(daemon: &Daemon, config: &Path, builder: &str, stub: &str) -> 
     let s = standalone();
     let frontend = format!("{}/{}", s.registry, env("MTTS_E2E_FRONTEND"));
     let dockerfile = stub_for(&frontend, stub, &daemon.real_recipe());
-    let mut cmd = buildx(daemon, config);
+    let mut cmd = buildx_with_store(daemon, config);
     cmd.args(["build", "--builder", builder, "--progress", "plain"])
         .arg("-f")
         .arg(&dockerfile);
     cmd.args(daemon.input_args(&format!("{}/", s.registry)));
-    cmd
-}
-
-/// buildx with its own builder store, so the test's `remote` builder is
-/// nobody else's.
-fn buildx(daemon: &Daemon, config: &Path) -> Command {
-    let mut cmd = daemon.docker();
-    cmd.env("BUILDX_CONFIG", config).arg("buildx");
     cmd
 }
 
@@ -92,11 +86,9 @@ fn buildx(daemon: &Daemon, config: &Path) -> Command {
 fn buildx_remote_driver_builds_through_syntax_on_standalone_buildkit() {
     let daemon = Daemon::today();
     let s = standalone();
-    let config = out_dir("builders/buildx");
-    let _ = std::fs::remove_dir_all(&config);
-    std::fs::create_dir_all(&config).unwrap_or_else(|e| panic!("{e}"));
-    run(buildx(&daemon, &config).args(["create", "--name", BUILDER, "--driver", "remote", &s.addr]));
-    let inspect = run(buildx(&daemon, &config).args(["inspect", "--bootstrap", BUILDER]));
+    let config = remote_builder(&daemon, "builders/buildx", BUILDER, &s.addr);
+    let inspect =
+        run(buildx_with_store(&daemon, &config).args(["inspect", "--bootstrap", BUILDER]));
     assert!(
         inspect.contains(&format!("BuildKit version: {}", s.version)),
         "the remote builder is the standalone BuildKit {}:\n{inspect}",
@@ -140,7 +132,7 @@ fn buildx_remote_driver_builds_through_syntax_on_standalone_buildkit() {
         "the standalone BuildKit {} made the same layers as docker 28's",
         s.version
     );
-    run(buildx(&daemon, &config).args(["rm", BUILDER]));
+    run(buildx_with_store(&daemon, &config).args(["rm", BUILDER]));
 }
 
 /// `mtts-frontend llb` for linux/amd64 with `--local` inputs, as a file.
@@ -225,16 +217,6 @@ fn buildctl_builds_the_llb_command_output_with_local_inputs() {
     }
 }
 
-/// A remote builder named `name` for the buildkitd at `addr`, in its own
-/// buildx config directory.
-fn remote_builder(daemon: &Daemon, name: &str, addr: &str) -> PathBuf {
-    let config = out_dir(&format!("builders/buildx-{name}"));
-    let _ = std::fs::remove_dir_all(&config);
-    std::fs::create_dir_all(&config).unwrap_or_else(|e| panic!("{e}"));
-    run(buildx(daemon, &config).args(["create", "--name", name, "--driver", "remote", addr]));
-    config
-}
-
 /// The stub build of linux/amd64 on builder `name`, pushed as `image`,
 /// with `extra` flags; its steps and the pushed manifest's digest.
 fn build_and_push(
@@ -297,7 +279,8 @@ impl Drop for Fresh {
 
 /// The layers of the linux/amd64 image `reference` in the registry.
 fn amd64_layers(daemon: &Daemon, config: &Path, reference: &str) -> Vec<String> {
-    let raw = run(buildx(daemon, config).args(["imagetools", "inspect", "--raw", reference]));
+    let raw =
+        run(buildx_with_store(daemon, config).args(["imagetools", "inspect", "--raw", reference]));
     let doc: serde_json::Value =
         serde_json::from_str(&raw).unwrap_or_else(|e| panic!("{e}: {raw}"));
     if let Some(manifests) = doc["manifests"].as_array() {
@@ -325,7 +308,12 @@ fn a_new_builder_takes_every_step_from_the_exported_cache() {
     // The warm builder exports its cache to the registry and to a
     // directory (every step: mode=max), and, in a second build, inline in
     // the pushed image (the image's own steps; it changes the image config).
-    let config = remote_builder(&daemon, "mtts-cache-export", &s.addr);
+    let config = remote_builder(
+        &daemon,
+        "builders/buildx-mtts-cache-export",
+        "mtts-cache-export",
+        &s.addr,
+    );
     let local = out_dir("builders").join("cache-local");
     let _ = std::fs::remove_dir_all(&local);
     let registry_cache = format!("{}/mtts-e2e-cache:max", s.registry);
@@ -351,7 +339,7 @@ fn a_new_builder_takes_every_step_from_the_exported_cache() {
         &["--cache-to".into(), "type=inline".into()],
     );
     let layers = amd64_layers(&daemon, &config, &exported_image);
-    run(buildx(&daemon, &config).args(["rm", "mtts-cache-export"]));
+    run(buildx_with_store(&daemon, &config).args(["rm", "mtts-cache-export"]));
 
     // Each kind into an empty builder, as a new CI runner has: nothing
     // runs, and the image is the same: digest for digest from the
@@ -364,7 +352,7 @@ fn a_new_builder_takes_every_step_from_the_exported_cache() {
     ] {
         let name = format!("mtts-cache-{kind}");
         let (_fresh, addr) = Fresh::start(&format!("cache-{kind}"));
-        let config = remote_builder(&daemon, &name, &addr);
+        let config = remote_builder(&daemon, &format!("builders/buildx-{name}"), &name, &addr);
         let image = format!("{}/mtts-e2e-image:from-{kind}", s.registry);
         let (steps, digest, log) = build_and_push(
             &daemon,
@@ -395,7 +383,7 @@ fn a_new_builder_takes_every_step_from_the_exported_cache() {
             );
         }
         eprintln!("e2e: {kind} cache: every step CACHED, image {digest}");
-        run(buildx(&daemon, &config).args(["rm", &name]));
+        run(buildx_with_store(&daemon, &config).args(["rm", &name]));
     }
     let _ = std::fs::remove_dir_all(&local);
 }
@@ -445,7 +433,7 @@ fn buildx_docker_container_driver_pushes_three_platforms() {
     let config = out_dir("builders/buildx-container");
     let _ = std::fs::remove_dir_all(&config);
     std::fs::create_dir_all(&config).unwrap_or_else(|e| panic!("{e}"));
-    run(buildx(&daemon, &config)
+    run(buildx_with_store(&daemon, &config)
         .args(["create", "--name", name, "--driver", "docker-container"])
         .args([
             "--driver-opt",
@@ -453,7 +441,7 @@ fn buildx_docker_container_driver_pushes_three_platforms() {
             "--driver-opt",
             "network=host",
         ]));
-    let inspect = run(buildx(&daemon, &config).args(["inspect", "--bootstrap", name]));
+    let inspect = run(buildx_with_store(&daemon, &config).args(["inspect", "--bootstrap", name]));
     assert!(
         inspect.contains("docker-container") && inspect.contains(&s.version),
         "a docker-container builder with BuildKit {}:\n{inspect}",
@@ -482,7 +470,7 @@ fn buildx_docker_container_driver_pushes_three_platforms() {
     let _ = std::fs::remove_dir_all(&cache);
     // The builder's state stays for the next run (a CI runner's cache
     // volume); the container goes, so the next run takes the current image.
-    let _ = buildx(&daemon, &config)
+    let _ = buildx_with_store(&daemon, &config)
         .args(["rm", "--keep-state", name])
         .output();
     assert!(
@@ -508,7 +496,7 @@ fn buildx_docker_container_driver_pushes_three_platforms() {
     assert_eq!(listed, want, "imagetools inspect {image}: {manifests:?}");
 
     // linux/amd64: the same layers as docker 28's.
-    let configs = run(buildx(&daemon, &config).args([
+    let configs = run(buildx_with_store(&daemon, &config).args([
         "imagetools",
         "inspect",
         &image,
@@ -572,7 +560,8 @@ type Manifests = Vec<(String, String)>;
 /// The platform manifests (by platform) and the attestation manifests (by
 /// the manifest they attest) of the index `reference`.
 fn index_manifests(daemon: &Daemon, config: &Path, reference: &str) -> (Manifests, Manifests) {
-    let raw = run(buildx(daemon, config).args(["imagetools", "inspect", "--raw", reference]));
+    let raw =
+        run(buildx_with_store(daemon, config).args(["imagetools", "inspect", "--raw", reference]));
     let index: serde_json::Value =
         serde_json::from_str(&raw).unwrap_or_else(|e| panic!("{e}: {raw}"));
     let mut images = Vec::new();
@@ -609,7 +598,7 @@ fn the_sbom_lists_what_each_platform_really_holds() {
     let daemon = Daemon::today();
     let s = standalone();
     let name = "mtts-sbom";
-    let config = remote_builder(&daemon, name, &s.addr);
+    let config = remote_builder(&daemon, &format!("builders/buildx-{name}"), name, &s.addr);
     let platforms = mtts_frontend::recipe::SUPPORTED_PLATFORMS;
     let cache = docker28_three_platform_cache();
     // The 3-platform build pushed with --sbom, again with a scanner named,
@@ -640,7 +629,7 @@ fn the_sbom_lists_what_each_platform_really_holds() {
     }
     // What a scanner reads: imagetools shows an SPDX document per platform.
     let sboms = |image: &str| {
-        let shown = run(buildx(&daemon, &config).args([
+        let shown = run(buildx_with_store(&daemon, &config).args([
             "imagetools",
             "inspect",
             image,
@@ -765,5 +754,5 @@ fn the_sbom_lists_what_each_platform_really_holds() {
             recipe.busybox.version
         );
     }
-    run(buildx(&daemon, &config).args(["rm", name]));
+    run(buildx_with_store(&daemon, &config).args(["rm", name]));
 }
