@@ -28,6 +28,7 @@ mod remote_context;
 mod oci;
 mod quickstart;
 mod rebuilds;
+mod stand_ins;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
