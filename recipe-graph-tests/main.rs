@@ -651,6 +651,80 @@ fn goproxy_reaches_only_the_module_download() {
     assert!(e.contains("GOPROXY") && e.contains("proxy.example"), "{e}");
 }
 
+/// Go fetches a module from its repository with git when the GOPROXY list
+/// can come to `direct`; golang:*-alpine has no git, so the download gets
+/// it then, and only then, and nothing else does.
+#[test]
+fn the_module_download_gets_git_when_goproxy_can_reach_direct() {
+    let download = "[tailscale] go mod download";
+    let git_steps = |g: &Graph| -> Vec<String> {
+        g.vertices
+            .iter()
+            .filter_map(|v| v.name())
+            .filter(|n| n.contains("apk add --no-cache git"))
+            .map(str::to_string)
+            .collect()
+    };
+    let mirror_only = graph_of(&args(&ALL, &["GOPROXY=https://proxy.example"]));
+    assert_eq!(git_steps(&mirror_only), Vec::<String>::new());
+    let after_off = graph_of(&args(&ALL, &["GOPROXY=https://proxy.example,off,direct"]));
+    assert_eq!(git_steps(&after_off), Vec::<String>::new());
+    let dl_root = |g: &Graph| {
+        mounted(g, one(g, download), "/")
+            .and_then(|v| v.name())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        dl_root(&mirror_only).starts_with("[golang] apk add"),
+        "{}",
+        dl_root(&mirror_only)
+    );
+    for (build_args, list) in [
+        (&[][..], "https://proxy.golang.org,direct"),
+        (
+            &[
+                "GOPROXY=https://proxy.example,direct",
+                "GOINSECURE=git.corp.example",
+            ][..],
+            "https://proxy.example,direct",
+        ),
+    ] {
+        let g = graph_of(&args(&ALL, build_args));
+        let git = format!(
+            "[tailscale] apk add --no-cache git (GOPROXY={list} can fetch from version control)"
+        );
+        assert_eq!(git_steps(&g), vec![git.clone()], "{build_args:?}");
+        assert_eq!(dl_root(&g), git, "{build_args:?}");
+        let git_vertex = one(&g, &git);
+        let users: Vec<_> = g
+            .vertices
+            .iter()
+            .filter(|v| v.exec().is_some())
+            .filter(|v| mounted(&g, v, "/").is_some_and(|r| r.digest == git_vertex.digest))
+            .filter_map(|v| v.name())
+            .collect();
+        assert_eq!(users, vec![download], "{build_args:?}");
+    }
+    let g = graph_of(&args(
+        &ALL,
+        &["GOPROXY=direct", "GOINSECURE=git.corp.example"],
+    ));
+    for v in g.vertices.iter().filter(|v| v.exec().is_some()) {
+        let insecure = env_of(v).get("GOINSECURE").cloned();
+        if v.name() == Some(download) {
+            assert_eq!(insecure.as_deref(), Some("git.corp.example"));
+        } else {
+            assert_eq!(insecure, None, "{:?}", v.name());
+        }
+    }
+    let e = error_of(&args(&ALL, &["GOINSECURE=http://git.corp.example"]));
+    assert!(
+        e.contains("GOINSECURE") && e.contains("http://git.corp.example"),
+        "{e}"
+    );
+}
+
 #[test]
 fn clear_errors_at_graph_time() {
     let e = error_of(&args(&["linux/arm/v5"], &[]));
@@ -1092,6 +1166,8 @@ fn proxies_reach_the_steps_that_download_and_no_other() {
         "[busybox linux/arm64] xx-apk add ",
         "[busybox] apk add ",
         "[golang] apk add ",
+        // (Go's default GOPROXY ends in direct: git for the download)
+        "[tailscale] apk add --no-cache git ",
         "[tailscale] go mod download",
     ];
     assert_eq!(downloading.len(), expected.len(), "{downloading:?}");

@@ -90,7 +90,7 @@ proptest! {
     #[test]
     fn a_bad_build_argument_names_itself(
         name in prop::sample::select(vec![
-            "TAILSCALE_VERSION", "BUSYBOX_VERSION", "BUSYBOX_SHA256", "OCI_VERSION", "GOPROXY",
+            "TAILSCALE_VERSION", "BUSYBOX_VERSION", "BUSYBOX_SHA256", "OCI_VERSION", "GOPROXY", "GOINSECURE",
             "SOURCE_DATE_EPOCH",
         ]),
         value in hostile_text(),

@@ -148,6 +148,9 @@ pub struct BuildArgs {
     /// `GOPROXY` for the module download only (a module mirror); `None`
     /// leaves the golang image's default.
     pub goproxy: Option<String>,
+    /// `GOINSECURE` for the module download only: module path patterns
+    /// whose `direct` fetches may use plain http.
+    pub goinsecure: Option<String>,
     /// Every file's time and the image's `created`: `SOURCE_DATE_EPOCH`,
     /// else the recipe's `tailscale.commit_time`.
     pub source_date_epoch: Epoch,
@@ -162,7 +165,7 @@ pub struct BuildArgs {
 
 /// The build arguments this frontend takes, with what each one does (the
 /// outline shows them; anything else given is reported as unused).
-pub const BUILD_ARGS: [(&str, &str); 6] = [
+pub const BUILD_ARGS: [(&str, &str); 7] = [
     (
         "TAILSCALE_VERSION",
         "Tailscale release to build (recipe: tailscale.version)",
@@ -182,6 +185,10 @@ pub const BUILD_ARGS: [(&str, &str); 6] = [
     (
         "GOPROXY",
         "Go module proxy for the module download only (default: the golang image's)",
+    ),
+    (
+        "GOINSECURE",
+        "module path patterns the module download may fetch over plain http (Go's GOINSECURE; a git server inside your network)",
     ),
     (
         "SOURCE_DATE_EPOCH",
@@ -252,14 +259,19 @@ fn proxy_env(args: &BTreeMap<String, String>) -> Result<(ProxyEnv, Vec<String>),
 
 impl BuildArgs {
     /// The value each of [`BUILD_ARGS`] has in this build (empty: unset).
-    pub fn values(&self) -> [(&'static str, &'static str, String); 6] {
-        let [ts, bb, sha, oci, proxy, epoch] = BUILD_ARGS;
+    pub fn values(&self) -> [(&'static str, &'static str, String); 7] {
+        let [ts, bb, sha, oci, proxy, insecure, epoch] = BUILD_ARGS;
         [
             (ts.0, ts.1, self.tailscale_version.clone()),
             (bb.0, bb.1, self.busybox_version.clone()),
             (sha.0, sha.1, self.busybox_sha256.clone()),
             (oci.0, oci.1, self.oci_version.clone()),
             (proxy.0, proxy.1, self.goproxy.clone().unwrap_or_default()),
+            (
+                insecure.0,
+                insecure.1,
+                self.goinsecure.clone().unwrap_or_default(),
+            ),
             (
                 epoch.0,
                 epoch.1,
@@ -339,6 +351,13 @@ impl BuildArgs {
             }
             None => None,
         };
+        let goinsecure = match args.get("GOINSECURE") {
+            Some(v) => {
+                validate::go_path_patterns(v).map_err(|m| err("GOINSECURE", m.into()))?;
+                Some(v.clone())
+            }
+            None => None,
+        };
         // As BuildKit's Dockerfile frontend reads it: set and empty is unset.
         let source_date_epoch = match args.get("SOURCE_DATE_EPOCH") {
             Some(v) if !v.is_empty() => Epoch::parse_seconds(v)
@@ -357,6 +376,7 @@ impl BuildArgs {
             busybox_sha256,
             oci_version,
             goproxy,
+            goinsecure,
             source_date_epoch,
             proxy,
             proxy_warnings,

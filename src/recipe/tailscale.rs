@@ -7,6 +7,7 @@ use super::arch;
 use super::sbom::UsedImage;
 use super::sources::{self, Inputs, SourceError, input};
 use super::steps::{CONTEXT, OUT, Steps, script};
+use super::validate;
 use crate::llb::{
     CacheSharing, CopyOptions, FileActions, Mount, NetMode, OutputMount, Platform, Source, State,
 };
@@ -361,11 +362,15 @@ fn modules(steps: &Steps, go: &State, src: &State, newer_go: &str) -> State {
             &["images.golang", TAILSCALE_VERSION],
         )
         .output(OUT, OutputMount::Empty);
-    let mut download = go.run(["go", "mod", "download"]);
-    if let Some(proxy) = &steps.req.args.goproxy {
+    let args = &steps.req.args;
+    let mut download = with_git_if_direct(steps, go).run(["go", "mod", "download"]);
+    if let Some(proxy) = &args.goproxy {
         // Only this step reaches the network, so only it needs the mirror;
         // every later step runs with GOPROXY=off.
         download = download.env("GOPROXY", proxy);
+    }
+    if let Some(insecure) = &args.goinsecure {
+        download = download.env("GOINSECURE", insecure);
     }
     steps
         .op(
@@ -381,6 +386,31 @@ fn modules(steps: &Steps, go: &State, src: &State, newer_go: &str) -> State {
         )
         .output(MODCACHE, OutputMount::Empty)
 }
+
+/// Where the module download runs: `go`, plus git when the `GOPROXY` list
+/// (the build argument, else the golang image's, else Go's default, which
+/// ends in `direct`) can send Go to a module's repository, which Go fetches
+/// with git; golang:*-alpine has none. Only this step gets it.
+fn with_git_if_direct(steps: &Steps, go: &State) -> State {
+    let list = match &steps.req.args.goproxy {
+        Some(list) => list.as_str(),
+        None => go.get_env().get("GOPROXY").unwrap_or(GO_DEFAULT_GOPROXY),
+    };
+    if !validate::goproxy_reaches_direct(list) {
+        return go.clone();
+    }
+    let apk = ["apk", "add", "--no-cache", "git"];
+    let name = format!(
+        "[tailscale] {} (GOPROXY={list} can fetch from version control)",
+        apk.join(" ")
+    );
+    steps
+        .op(steps.downloading(go.run(apk)), name, &["images.golang"])
+        .root()
+}
+
+/// Go's own default `GOPROXY` (its `go.env`).
+const GO_DEFAULT_GOPROXY: &str = "https://proxy.golang.org,direct";
 
 /// The Go build tags, resolved once for every platform by Tailscale's own
 /// featuretags (`--min`: everything omitted but what is asked for and what

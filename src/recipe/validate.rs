@@ -240,6 +240,46 @@ pub fn holds_password(s: &str) -> bool {
     redact(s) != s
 }
 
+/// Whether Go, going down a valid `GOPROXY` list, can come to `direct`
+/// (fetch from the module's version control): an `off` before it stops it.
+pub fn goproxy_reaches_direct(list: &str) -> bool {
+    for entry in list.split([',', '|']) {
+        match entry {
+            "direct" => return true,
+            "off" => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// A list of module path patterns as Go's `GOINSECURE`, `GOPRIVATE` and
+/// `GONOSUMDB` take them: comma-separated globs of module path prefixes
+/// (`git.corp.example`, `*.corp.example/team`), no URLs.
+pub fn go_path_patterns(s: &str) -> Result<(), Invalid> {
+    if s.is_empty() || s.len() > 1024 {
+        return Err(Invalid(format!(
+            "{:?} is not a list of module path patterns (1 to 1024 bytes)",
+            short(s)
+        )));
+    }
+    for pattern in s.split(',') {
+        let ok = !pattern.is_empty()
+            && !pattern.starts_with('/')
+            && pattern
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._~/*?[]^!".contains(c));
+        if !ok {
+            return Err(Invalid(format!(
+                "{:?} in {:?} is not a module path pattern (like git.corp.example or *.corp.example/team: no scheme, port or user)",
+                short(pattern),
+                short(s)
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Go's `GOPROXY`: proxy URLs, `direct` and `off`, separated by `,` (try
 /// the next on "not found") or `|` (try the next on any error).
 pub fn goproxy(s: &str) -> Result<(), Invalid> {
@@ -395,6 +435,42 @@ mod tests {
             redact("https://me:s3cret@example.com/r"),
             "https://me:***@example.com/r"
         );
+    }
+
+    #[test]
+    fn which_goproxy_lists_reach_direct() {
+        assert!(goproxy_reaches_direct("direct"));
+        assert!(goproxy_reaches_direct("https://proxy.example,direct"));
+        assert!(goproxy_reaches_direct("https://proxy.example|direct,off"));
+        assert!(!goproxy_reaches_direct("https://proxy.example"));
+        assert!(!goproxy_reaches_direct("off,direct"));
+        assert!(!goproxy_reaches_direct("https://proxy.example,off,direct"));
+    }
+
+    #[test]
+    fn module_path_patterns() {
+        for good in [
+            "git.corp.example",
+            "*.corp.example/team,10.0.0.1",
+            "a-b.example/x_y~z",
+        ] {
+            assert_eq!(go_path_patterns(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "http://git.corp.example",
+            "git.corp.example:8080",
+            "me@git.corp.example",
+            "a,,b",
+            "/abs",
+            "two words",
+        ] {
+            let e = go_path_patterns(bad)
+                .err()
+                .map(String::from)
+                .unwrap_or_default();
+            assert!(e.contains("module path pattern"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod image_config;
 
 mod bake;
 mod conversation;
+mod direct_module;
 mod elf;
 mod faults;
 mod harness;

@@ -38,7 +38,7 @@ fn remote_tree(daemon: &Daemon, dir: &str) -> PathBuf {
 /// `tree` committed (with fixed dates: the same tree gives the same
 /// commit, and a warm cache) as branch main of `name` under the git
 /// daemon's base path; its URL.
-fn serve_repository(tree: &Path, name: &str) -> String {
+pub fn serve_repository(tree: &Path, name: &str) -> String {
     let bare = PathBuf::from(env("MTTS_E2E_SERVED_GIT_DIR")).join(name);
     let git = |args: &[&str]| {
         run(Command::new("git")
