@@ -228,6 +228,73 @@ fn each_compile_targets_its_platform_with_the_shared_tags() {
     }
 }
 
+/// Each platform's dependencies are compiled apart, from the list step's
+/// output and the modules only (never the source), with the real build's
+/// compile flags, into a layer the real build reads.
+#[test]
+fn dependencies_are_compiled_apart_from_the_source() {
+    use mtts_frontend::recipe::step::{deps_build_step, deps_list_step};
+    let g = graph_of(&args(&ALL, &[]));
+    let src = one(&g, "[tailscale] apply patches/");
+    let modules = one(&g, "[tailscale] go mod download");
+    let flags_of = |v: &Vertex| -> Vec<String> {
+        let args = v
+            .exec()
+            .and_then(|e| e.meta.clone())
+            .unwrap_or_default()
+            .args;
+        args.into_iter()
+            .filter(|a| a.starts_with("-gcflags") || a == "-trimpath")
+            .collect()
+    };
+    for p in ALL {
+        let list = one(&g, &deps_list_step(p));
+        let deps = one(&g, &deps_build_step(p));
+        let build = one(&g, &format!("[tailscale {p}] go build"));
+        assert_eq!(
+            mounted(&g, list, "/src").map(|v| &v.digest),
+            Some(&src.digest)
+        );
+        assert_eq!(
+            mounted(&g, deps, "/deps").map(|v| &v.digest),
+            Some(&list.digest)
+        );
+        assert_eq!(
+            mounted(&g, deps, "/go/pkg/mod").map(|v| &v.digest),
+            Some(&modules.digest)
+        );
+        let e = deps.exec().cloned().unwrap_or_default();
+        assert!(
+            e.mounts
+                .iter()
+                .all(|m| m.dest != "/src" && m.dest != "/tags"),
+            "{p}: the dependencies' compile reads the source or the tags step"
+        );
+        assert_eq!(e.network, pb::NetMode::None as i32);
+        let env = env_of(deps);
+        assert_eq!(env.get("GOPROXY").map(String::as_str), Some("off"));
+        assert_eq!(env.get("GOCACHE").map(String::as_str), Some("/out"));
+        assert_eq!(env_of(list).get("GOARCH"), env_of(build).get("GOARCH"));
+        assert_eq!(env.get("GOARCH"), env_of(build).get("GOARCH"));
+        assert_eq!(env.get("GOARM"), env_of(build).get("GOARM"));
+        // The same compile flags, or the build would find nothing.
+        let compile_flags = env.get("MTTS_COMPILE_FLAGS").cloned().unwrap_or_default();
+        assert_eq!(
+            compile_flags
+                .split(' ')
+                .map(str::to_string)
+                .collect::<Vec<_>>(),
+            flags_of(build),
+            "{p}"
+        );
+        assert_eq!(
+            mounted(&g, build, "/deps-gocache").map(|v| &v.digest),
+            Some(&deps.digest),
+            "{p}: the build reads the compiled dependencies"
+        );
+    }
+}
+
 #[test]
 fn the_tags_step_checks_the_allowlist_with_featuretags() {
     let g = graph_of(&args(&ALL[..1], &[]));

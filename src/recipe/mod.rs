@@ -37,7 +37,8 @@ pub mod step {
     pub use super::busybox::{CONFIGURE_STEP, LINKS_STEP};
     pub use super::image::CERTS_STEP;
     pub use super::tailscale::{
-        APPLY_PATCHES_STEP, FEATURETAGS_STEP, GO_VERSION_STEP, MOD_DOWNLOAD_STEP,
+        APPLY_PATCHES_STEP, FEATURETAGS_STEP, GO_VERSION_STEP, MOD_DOWNLOAD_STEP, deps_build_step,
+        deps_list_step,
     };
 }
 pub use tailscale::golang_packages;

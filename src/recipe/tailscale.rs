@@ -22,6 +22,9 @@ const BINARY: &str = "tailscale.combined";
 const BIN_DIR: &str = "/usr/local/bin";
 const FILTER_DIR: &str = "/mtts";
 const FILTER_FILE: &str = "stderr_verbosity_filter.go";
+/// The dependency list and its module, and their compiled packages.
+const DEPS_DIR: &str = "/deps";
+const DEPS_CACHE: &str = "/deps-gocache";
 /// The build context's directory of user patches.
 const PATCHES: &str = "patches";
 
@@ -43,6 +46,16 @@ const APPLY_PATCHES: &str = include_str!("scripts/apply-patches.sh");
 const RESOLVE_TAGS: &str = include_str!("scripts/resolve-tags.sh");
 const LINK_BINARY: &str = include_str!("scripts/link-binary.sh");
 const GO_VERSION_CHECK: &str = include_str!("scripts/go-version-check.sh");
+const DEPS_LIST: &str = include_str!("scripts/deps-list.sh");
+const DEPS_BUILD: &str = include_str!("scripts/deps-build.sh");
+
+/// The compile flags that enter each package's place in Go's build cache:
+/// the dependencies compiled apart must be built with the same ones for the
+/// real build to find them. No inlining: a noticeably smaller binary for a
+/// daemon that is not CPU-bound.
+const COMPILE_FLAGS: [&str; 2] = ["-gcflags=all=-l", "-trimpath"];
+
+const SEED_GO_CACHE: &str = include_str!("scripts/seed-go-cache.sh");
 
 /// Go settings for every step after the module download: modules come only
 /// from the read-only layer, never the network, and cgo stays off so the
@@ -58,6 +71,15 @@ const OFFLINE_GO_ENV: [(&str, &str); 4] = [
 /// platforms may share it at once.
 fn go_build_cache() -> Mount {
     Mount::cache("mtts-go-build", CacheSharing::Shared)
+}
+
+/// Progress names of the steps that list and compile the dependencies of
+/// `target` (`linux/amd64`) apart.
+pub fn deps_list_step(target: &str) -> String {
+    format!("[tailscale {target}] go list the dependencies")
+}
+pub fn deps_build_step(target: &str) -> String {
+    format!("[tailscale {target}] go build the dependencies")
 }
 
 /// Progress name of the step that makes the image's `/usr/local/bin`.
@@ -135,29 +157,31 @@ impl<'a> Tailscale<'a> {
     /// build platform, then compressed. Holds `/tailscale.combined`.
     pub(super) fn binary(&self, target: &Platform) -> State {
         let steps = self.steps;
+        let go_env = arch::go_env(target);
+        let go_env = || go_env.iter().map(|(k, v)| (*k, v.as_str()));
+        let dependencies = self.dependencies(target);
+        let mut build = vec!["go", "build", "-mod=readonly"];
+        build.extend(COMPILE_FLAGS);
+        let output = format!("{OUT}/{BINARY}");
+        build.extend(["-o", &output, "./cmd/tailscaled"]);
+        // The script (steps::script's form) takes the build as arguments.
+        let mut argv = vec!["/bin/sh", "-euc", "eval \"$MTTS_SCRIPT\"", "seed-go-cache"];
+        argv.extend(build);
         let compiled = steps.op(
             self.go
-                .run([
-                    "go",
-                    "build",
-                    "-mod=readonly",
-                    // No inlining: a noticeably smaller binary for a daemon
-                    // that is not CPU-bound.
-                    "-gcflags=all=-l",
-                    "-trimpath",
-                    "-o",
-                    &format!("{OUT}/{BINARY}"),
-                    "./cmd/tailscaled",
-                ])
+                .run(argv)
                 .envs(OFFLINE_GO_ENV)
                 // The tags and the version stamps (-ldflags) arrive as
                 // GOFLAGS in a go env file, so the compile is a plain argv.
                 .env("GOENV", format!("{TAGS_DIR}/go.env"))
-                .envs(arch::go_env(target).iter().map(|(k, v)| (*k, v.as_str())))
+                .envs(go_env())
+                .env("MTTS_SCRIPT", SEED_GO_CACHE)
+                .env("MTTS_DEPS_CACHE", DEPS_CACHE)
                 .cwd(SRC)
                 .mount_ro(SRC, &self.src)
                 .mount_ro(MODCACHE, &self.modules)
                 .mount_ro(TAGS_DIR, &self.tags)
+                .mount_ro(DEPS_CACHE, &dependencies)
                 .mount(GOCACHE, go_build_cache())
                 .network(NetMode::None),
             format!("[tailscale {target}] go build"),
@@ -177,6 +201,55 @@ impl<'a> Tailscale<'a> {
                 &["upx"],
             )
             .output(OUT, OutputMount::over(&compiled))
+    }
+
+    /// The packages of other modules and of the standard library that
+    /// tailscaled needs on `target`, compiled apart into a Go build cache
+    /// that is a layer: a cache backend exports it (Go's build cache is a
+    /// cache mount, which none does), so a CI runner with only a registry
+    /// cache compiles just Tailscale's own packages. The compile's inputs
+    /// are the list and its module (not the source), so BuildKit finds it
+    /// by content after a Tailscale bump or a patches/ edit that leaves the
+    /// dependencies as they were.
+    fn dependencies(&self, target: &Platform) -> State {
+        let steps = self.steps;
+        let go_env = arch::go_env(target);
+        let go_env = || go_env.iter().map(|(k, v)| (*k, v.as_str()));
+        let list = steps
+            .op(
+                script(&self.go, "deps-list", DEPS_LIST)
+                    .envs(OFFLINE_GO_ENV)
+                    .env("GOFLAGS", "-mod=readonly -buildvcs=false")
+                    .envs(go_env())
+                    .env("MTTS_TAGS_FILE", format!("{TAGS_DIR}/tags.txt"))
+                    .env("MTTS_OUT", OUT)
+                    .cwd(SRC)
+                    .mount_ro(SRC, &self.src)
+                    .mount_ro(MODCACHE, &self.modules)
+                    .mount_ro(TAGS_DIR, &self.tags)
+                    .network(NetMode::None),
+                deps_list_step(&target.to_string()),
+                &[TAILSCALE_VERSION, "tailscale.features"],
+            )
+            .output(OUT, OutputMount::Empty);
+        steps
+            .op(
+                script(&self.go, "deps-build", DEPS_BUILD)
+                    .envs(OFFLINE_GO_ENV)
+                    .env("GOCACHE", OUT)
+                    .env("GOFLAGS", "-mod=mod")
+                    .env("GOSUMDB", "off")
+                    .envs(go_env())
+                    .env("MTTS_COMPILE_FLAGS", COMPILE_FLAGS.join(" "))
+                    .cwd(DEPS_DIR)
+                    // Writable: go records the go.sum lines; discarded.
+                    .mount(DEPS_DIR, Mount::writable(&list))
+                    .mount_ro(MODCACHE, &self.modules)
+                    .network(NetMode::None),
+                deps_build_step(&target.to_string()),
+                &["images.golang", "tailscale.features"],
+            )
+            .output(OUT, OutputMount::Empty)
     }
 
     /// `/usr/local/bin` for `target` as one snapshot, so the image carries

@@ -30,7 +30,7 @@ use std::process::Command;
 
 use builder_store::{buildx_with_store, remote_builder};
 use harness::{Daemon, env, fixture, out_dir, run, stub, stub_for, try_run};
-use mtts_frontend::recipe::IMAGE_INPUTS;
+use mtts_frontend::recipe::{IMAGE_INPUTS, step};
 use oci::{Oci, PlatformImage};
 
 const BUILDER: &str = "mtts-standalone";
@@ -226,6 +226,18 @@ fn build_and_push(
     image: &str,
     extra: &[String],
 ) -> (Vec<progress::Step>, String, String) {
+    build_and_push_from(daemon, config, name, &fixture("context"), image, extra)
+}
+
+/// As `build_and_push`, of the build context `context`.
+fn build_and_push_from(
+    daemon: &Daemon,
+    config: &Path,
+    name: &str,
+    context: &Path,
+    image: &str,
+    extra: &[String],
+) -> (Vec<progress::Step>, String, String) {
     let tag = image.rsplit_once(':').map_or(image, |(_, t)| t);
     let metadata = out_dir("builders/logs").join(format!("{name}-{tag}.metadata.json"));
     let _ = std::fs::remove_file(&metadata);
@@ -234,7 +246,7 @@ fn build_and_push(
     cmd.args(["--platform", "linux/amd64", "--provenance=false"])
         .args(extra)
         .args(["--output", &format!("type=image,name={image},push=true")])
-        .arg(fixture("context"));
+        .arg(context);
     let log = run_logged(&mut cmd, &format!("{name}-{tag}"));
     let text = std::fs::read_to_string(&metadata).unwrap_or_else(|e| panic!("{e}"));
     let meta: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
@@ -386,6 +398,56 @@ fn a_new_builder_takes_every_step_from_the_exported_cache() {
         run(buildx_with_store(&daemon, &config).args(["rm", &name]));
     }
     let _ = std::fs::remove_dir_all(&local);
+
+    // The CI case: a new runner with only the registry cache builds an
+    // edit of patches/. Tailscale's own packages compile again; the
+    // dependencies compiled apart come from the cache (found by the
+    // content of their list, which the edit left as it was) and go into
+    // the empty Go build cache before the compile.
+    let context = out_dir("builders").join("ci-patched-context");
+    let _ = std::fs::remove_dir_all(&context);
+    harness::copy_dir(&fixture("context"), &context);
+    std::fs::write(
+        context.join("patches/e2e_ci.go"),
+        "package main\n\n// Added by the CI-case test of tests/e2e/builders.rs.\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let name = "mtts-cache-ci";
+    let (_fresh, addr) = Fresh::start("cache-ci");
+    let config = remote_builder(&daemon, &format!("builders/buildx-{name}"), name, &addr);
+    let (steps, _, log) = build_and_push_from(
+        &daemon,
+        &config,
+        name,
+        &context,
+        &format!("{}/mtts-e2e-image:ci-patched", s.registry),
+        &[
+            "--cache-from".into(),
+            format!("type=registry,ref={registry_cache}"),
+        ],
+    );
+    // (A step whose result comes from the registry cache shows its layer
+    // pulls and DONE, not CACHED: only a step that executed printed lines.)
+    let executed = |name: &str| steps.iter().any(|s| s.name == name && s.printed);
+    let dependencies = step::deps_build_step("linux/amd64");
+    assert!(
+        executed("[tailscale linux/amd64] go build") && !executed(&dependencies),
+        "a new builder after a patches/ edit: go build executed, {dependencies:?} came from the registry cache:\n{log}"
+    );
+    let seeded = log
+        .lines()
+        .find_map(|l| l.split("Go's build cache: ").nth(1))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or_default();
+    assert!(
+        seeded > 0,
+        "the empty Go build cache got the compiled dependencies:\n{log}"
+    );
+    eprintln!(
+        "e2e: a new builder after a patches/ edit: {seeded} files of compiled dependencies from the registry cache"
+    );
+    run(buildx_with_store(&daemon, &config).args(["rm", name]));
 }
 
 /// docker 28's cache of the 3-platform build the e2e tests made, every

@@ -75,6 +75,14 @@ fn a_rebuild_redoes_only_the_steps_whose_inputs_changed() {
         ran_patched.contains(&step::APPLY_PATCHES_STEP),
         "the patch step re-ran: {ran_patched:?}"
     );
+    // The dependencies compiled apart are found by their inputs' content
+    // (the list the edit left as it was), not compiled again.
+    let dependencies = step::deps_build_step("linux/amd64");
+    assert!(
+        ran_patched.contains(&"[tailscale linux/amd64] go build")
+            && !ran_patched.contains(&dependencies.as_str()),
+        "after editing patches/ go build re-ran, and {dependencies:?} did not: {ran_patched:?}"
+    );
     let busybox: Vec<&&str> = ran_patched
         .iter()
         .filter(|n| n.starts_with("[busybox"))
