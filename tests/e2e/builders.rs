@@ -399,55 +399,81 @@ fn a_new_builder_takes_every_step_from_the_exported_cache() {
     }
     let _ = std::fs::remove_dir_all(&local);
 
-    // The CI case: a new runner with only the registry cache builds an
-    // edit of patches/. Tailscale's own packages compile again; the
-    // dependencies compiled apart come from the cache (found by the
-    // content of their list, which the edit left as it was) and go into
-    // the empty Go build cache before the compile.
-    let context = out_dir("builders").join("ci-patched-context");
-    let _ = std::fs::remove_dir_all(&context);
-    harness::copy_dir(&fixture("context"), &context);
-    std::fs::write(
-        context.join("patches/e2e_ci.go"),
-        "package main\n\n// Added by the CI-case test of tests/e2e/builders.rs.\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let name = "mtts-cache-ci";
-    let (_fresh, addr) = Fresh::start("cache-ci");
-    let config = remote_builder(&daemon, &format!("builders/buildx-{name}"), name, &addr);
-    let (steps, _, log) = build_and_push_from(
-        &daemon,
-        &config,
-        name,
-        &context,
-        &format!("{}/mtts-e2e-image:ci-patched", s.registry),
-        &[
-            "--cache-from".into(),
-            format!("type=registry,ref={registry_cache}"),
-        ],
-    );
-    // (A step whose result comes from the registry cache shows its layer
-    // pulls and DONE, not CACHED: only a step that executed printed lines.)
-    let executed = |name: &str| steps.iter().any(|s| s.name == name && s.printed);
-    let dependencies = step::deps_build_step("linux/amd64");
-    assert!(
-        executed("[tailscale linux/amd64] go build") && !executed(&dependencies),
-        "a new builder after a patches/ edit: go build executed, {dependencies:?} came from the registry cache:\n{log}"
-    );
-    let seeded = log
-        .lines()
-        .find_map(|l| l.split("Go's build cache: ").nth(1))
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|n| n.parse::<u32>().ok())
-        .unwrap_or_default();
-    assert!(
-        seeded > 0,
-        "the empty Go build cache got the compiled dependencies:\n{log}"
-    );
-    eprintln!(
-        "e2e: a new builder after a patches/ edit: {seeded} files of compiled dependencies from the registry cache"
-    );
-    run(buildx_with_store(&daemon, &config).args(["rm", name]));
+    // The CI case: runner after runner, each new, with only the registry
+    // cache the one before exported, each building an edit of patches/.
+    // Tailscale's own packages compile again every time. The dependencies
+    // compiled apart are found by the content of their list (which the
+    // edits leave as they were), and BuildKit exports that content key
+    // only from a build that looked it up, i.e. one whose source changed:
+    // so the first runner (after the warm builder's build of an unchanged
+    // source) may compile them, and the second finds them in the cache and
+    // copies them into its empty Go build cache.
+    let mut cache_from = registry_cache.clone();
+    for (run_no, edit) in [(1, "first"), (2, "second")] {
+        let context = out_dir("builders").join(format!("ci-patched-context-{run_no}"));
+        let _ = std::fs::remove_dir_all(&context);
+        harness::copy_dir(&fixture("context"), &context);
+        std::fs::write(
+            context.join("patches/e2e_ci.go"),
+            format!(
+                "package main\n\n// The {edit} edit of the CI-case test (tests/e2e/builders.rs).\n"
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let name = format!("mtts-cache-ci{run_no}");
+        let exported = format!("{}/mtts-e2e-cache:ci{run_no}", s.registry);
+        let (_fresh, addr) = Fresh::start(&format!("cache-ci{run_no}"));
+        let config = remote_builder(&daemon, &format!("builders/buildx-{name}"), &name, &addr);
+        let (steps, _, log) = build_and_push_from(
+            &daemon,
+            &config,
+            &name,
+            &context,
+            &format!("{}/mtts-e2e-image:ci-patched-{run_no}", s.registry),
+            &[
+                "--cache-from".into(),
+                format!("type=registry,ref={cache_from}"),
+                "--cache-to".into(),
+                format!("type=registry,ref={exported},mode=max"),
+            ],
+        );
+        cache_from = exported;
+        // (A step whose result comes from the registry cache shows its
+        // layer pulls and DONE, not CACHED: only a step that executed
+        // printed lines.)
+        let executed = |name: &str| steps.iter().any(|s| s.name == name && s.printed);
+        let dependencies = step::deps_build_step("linux/amd64");
+        assert!(
+            executed("[tailscale linux/amd64] go build"),
+            "runner {run_no}: go build executed:\n{log}"
+        );
+        let seeded = log
+            .lines()
+            .find_map(|l| l.split("Go's build cache: ").nth(1))
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or_default();
+        assert!(
+            seeded > 0,
+            "runner {run_no}: the empty Go build cache got the compiled dependencies:\n{log}"
+        );
+        let from_cache = !executed(&dependencies);
+        eprintln!(
+            "e2e: new runner {run_no} after a patches/ edit: the dependencies {}, {seeded} files into Go's build cache",
+            if from_cache {
+                "from the registry cache"
+            } else {
+                "compiled"
+            }
+        );
+        if run_no == 2 {
+            assert!(
+                from_cache,
+                "the second new runner took {dependencies:?} from the registry cache:\n{log}"
+            );
+        }
+        run(buildx_with_store(&daemon, &config).args(["rm", &name]));
+    }
 }
 
 /// docker 28's cache of the 3-platform build the e2e tests made, every
